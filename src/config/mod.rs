@@ -1,0 +1,10 @@
+//! Typed configuration. `config/default.toml` (embedded in the binary) describes the
+//! simulated observatory; a site's file replaces it. Secrets come from the
+//! environment (`TELD__SECTION__KEY=value`), never from files in a repository.
+
+mod load;
+mod types;
+mod validate;
+
+pub use load::{ConfigError, ConfigIssue, DEFAULT_CONFIG, load_file, load_str};
+pub use types::*;

@@ -1,0 +1,365 @@
+//! The configuration tree. Every default is a named constant or function with the
+//! reason it is right.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub site: SiteConfig,
+    #[serde(default)]
+    pub paths: PathsConfig,
+    #[serde(default)]
+    pub store: StoreConfig,
+    #[serde(default)]
+    pub http: HttpConfig,
+    #[serde(default)]
+    pub telemetry: TelemetryConfig,
+    #[serde(default)]
+    pub observing: ObservingConfig,
+    #[serde(default)]
+    pub safety: SafetyConfig,
+    #[serde(default)]
+    pub drivers: Vec<DriverConfig>,
+    #[serde(default)]
+    pub telescopes: Vec<TelescopeConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    /// Short name used in MQTT topics and FITS headers: lowercase letters, digits, `-`, `_`.
+    pub name: String,
+    pub latitude_deg: f64,
+    /// East-positive.
+    pub longitude_deg: f64,
+    pub height_m: f64,
+}
+
+impl SiteConfig {
+    pub fn site(&self) -> teld_astro::Site {
+        teld_astro::Site {
+            latitude_deg: self.latitude_deg,
+            longitude_deg: self.longitude_deg,
+            height_m: self.height_m,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathsConfig {
+    /// Everything teld writes lives under here unless set separately.
+    #[serde(default = "default_state_dir")]
+    pub state_dir: PathBuf,
+    /// Defaults to `<state_dir>/archive`.
+    #[serde(default)]
+    pub archive_dir: Option<PathBuf>,
+    /// Where drivers write raw images; defaults to `<state_dir>/spool`. Keep it on the
+    /// archive's file system so the final rename is atomic.
+    #[serde(default)]
+    pub spool_dir: Option<PathBuf>,
+}
+
+fn default_state_dir() -> PathBuf {
+    PathBuf::from("state")
+}
+
+impl Default for PathsConfig {
+    fn default() -> Self {
+        PathsConfig { state_dir: default_state_dir(), archive_dir: None, spool_dir: None }
+    }
+}
+
+impl PathsConfig {
+    pub fn archive(&self) -> PathBuf {
+        self.archive_dir.clone().unwrap_or_else(|| self.state_dir.join("archive"))
+    }
+    pub fn spool(&self) -> PathBuf {
+        self.spool_dir.clone().unwrap_or_else(|| self.state_dir.join("spool"))
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `sqlite://PATH`; defaults to `sqlite://<state_dir>/teld.db`.
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Loopback by default: control endpoints must not be reachable from the network
+    /// until access control is configured.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig { listen: default_listen() }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetryConfig {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// MQTT broker `host:port`.
+    #[serde(default = "default_broker")]
+    pub broker: String,
+    /// Defaults to `teld-<site>`.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// Topics are `<topic_prefix>/<site>/...`.
+    #[serde(default = "default_topic_prefix")]
+    pub topic_prefix: String,
+    /// Real seconds between device-state publications: often enough for a live
+    /// display, rare enough for a metered site link.
+    #[serde(default = "default_telemetry_interval")]
+    pub interval_s: f64,
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Set with `TELD__TELEMETRY__PASSWORD`, not in the file.
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_broker() -> String {
+    "127.0.0.1:1883".into()
+}
+fn default_topic_prefix() -> String {
+    "teld".into()
+}
+fn default_telemetry_interval() -> f64 {
+    2.0
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        TelemetryConfig {
+            enabled: true,
+            broker: default_broker(),
+            client_id: None,
+            topic_prefix: default_topic_prefix(),
+            interval_s: default_telemetry_interval(),
+            username: None,
+            password: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObservingConfig {
+    /// Science starts when the Sun is below this: nautical twilight (−12°) is dark
+    /// enough for NEO follow-up of bright targets and gains ~40 min a night over −18°.
+    #[serde(default = "default_sun_altitude_max")]
+    pub sun_altitude_max_deg: f64,
+    /// Seconds to wait after a slew before exposing, for the mount to damp.
+    #[serde(default = "default_settle")]
+    pub settle_s: f64,
+    /// Failed attempts before a request is retired: one glitch is retried, a
+    /// request that keeps breaking something is not retried all night.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Used when neither request nor telescope says otherwise: airmass 2.
+    #[serde(default = "default_min_altitude")]
+    pub min_altitude_deg: f64,
+}
+
+fn default_sun_altitude_max() -> f64 {
+    -12.0
+}
+fn default_settle() -> f64 {
+    5.0
+}
+fn default_max_attempts() -> u32 {
+    3
+}
+fn default_min_altitude() -> f64 {
+    30.0
+}
+
+impl Default for ObservingConfig {
+    fn default() -> Self {
+        ObservingConfig {
+            sun_altitude_max_deg: default_sun_altitude_max(),
+            settle_s: default_settle(),
+            max_attempts: default_max_attempts(),
+            min_altitude_deg: default_min_altitude(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SafetyConfig {
+    /// Simulated seconds within which the dome must be closed and the mount parked
+    /// after weather turns unsafe. Rain sensors trigger at first drops; two minutes
+    /// keeps optics dry for a typical clamshell or roll-off.
+    #[serde(default = "default_close_within")]
+    pub close_within_s: f64,
+    /// After weather is safe again, wait this long before reopening: showers come in
+    /// bands, and a shutter cycling every few minutes wears out and lets rain in.
+    #[serde(default = "default_reopen_after")]
+    pub reopen_after_safe_s: f64,
+    /// Never point closer than this to the Sun while it is up.
+    #[serde(default = "default_sun_avoidance")]
+    pub sun_avoidance_deg: f64,
+}
+
+fn default_close_within() -> f64 {
+    120.0
+}
+fn default_reopen_after() -> f64 {
+    600.0
+}
+fn default_sun_avoidance() -> f64 {
+    30.0
+}
+
+impl Default for SafetyConfig {
+    fn default() -> Self {
+        SafetyConfig {
+            close_within_s: default_close_within(),
+            reopen_after_safe_s: default_reopen_after(),
+            sun_avoidance_deg: default_sun_avoidance(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DriverConfig {
+    /// Instance name, referenced by telescopes as `<name>/<device>`.
+    pub name: String,
+    /// Program to run: a path, or a bare name looked up next to `teld` and then on
+    /// `PATH`. Defaults to `teld-driver-<kind>`.
+    pub kind: String,
+    #[serde(default)]
+    pub program: Option<String>,
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Passed to the driver in `configure`; the driver validates it.
+    #[serde(default)]
+    pub settings: toml::Table,
+    /// Real seconds a driver has to say `hello` and answer `configure`.
+    #[serde(default = "default_start_timeout")]
+    pub start_timeout_s: f64,
+    /// Real seconds a single request may take. Long operations (slews, exposures) are
+    /// asynchronous in the protocol, so every request is quick when the device is well.
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout_s: f64,
+    /// Real seconds between pings.
+    #[serde(default = "default_heartbeat_interval")]
+    pub heartbeat_interval_s: f64,
+    /// A driver silent this long is killed and restarted.
+    #[serde(default = "default_heartbeat_timeout")]
+    pub heartbeat_timeout_s: f64,
+    /// Restart delay doubles from this up to `restart_backoff_max_s`.
+    #[serde(default = "default_backoff_initial")]
+    pub restart_backoff_initial_s: f64,
+    #[serde(default = "default_backoff_max")]
+    pub restart_backoff_max_s: f64,
+}
+
+fn default_start_timeout() -> f64 {
+    10.0
+}
+fn default_request_timeout() -> f64 {
+    10.0
+}
+fn default_heartbeat_interval() -> f64 {
+    1.0
+}
+fn default_heartbeat_timeout() -> f64 {
+    5.0
+}
+fn default_backoff_initial() -> f64 {
+    0.5
+}
+fn default_backoff_max() -> f64 {
+    30.0
+}
+
+impl DriverConfig {
+    pub fn program_name(&self) -> String {
+        self.program.clone().unwrap_or_else(|| format!("teld-driver-{}", self.kind))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelescopeConfig {
+    pub name: String,
+    /// Device addresses `<driver>/<device>`.
+    pub mount: String,
+    pub camera: String,
+    #[serde(default)]
+    pub dome: Option<String>,
+    pub weather: String,
+    /// FITS `TELESCOP`; defaults to the telescope name.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// FITS `INSTRUME`; defaults to the camera's sensor name.
+    #[serde(default)]
+    pub instrument: Option<String>,
+    /// Mount limit for science blocks; overrides `observing.min_altitude_deg`.
+    #[serde(default)]
+    pub min_altitude_deg: Option<f64>,
+    /// Real-hardware timeouts, simulated seconds.
+    #[serde(default = "default_slew_timeout")]
+    pub slew_timeout_s: f64,
+    #[serde(default = "default_dome_timeout")]
+    pub dome_timeout_s: f64,
+    /// Extra time beyond exposure + readout before an exposure counts as hung.
+    #[serde(default = "default_readout_timeout")]
+    pub readout_timeout_s: f64,
+}
+
+fn default_slew_timeout() -> f64 {
+    300.0
+}
+fn default_dome_timeout() -> f64 {
+    180.0
+}
+fn default_readout_timeout() -> f64 {
+    60.0
+}
+
+/// A parsed `<driver>/<device>` address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceAddress {
+    pub driver: String,
+    pub device: String,
+}
+
+impl DeviceAddress {
+    pub fn parse(s: &str) -> Option<Self> {
+        let (driver, device) = s.split_once('/')?;
+        if driver.is_empty() || device.is_empty() || device.contains('/') {
+            return None;
+        }
+        Some(DeviceAddress { driver: driver.into(), device: device.into() })
+    }
+}
+
+impl std::fmt::Display for DeviceAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.driver, self.device)
+    }
+}

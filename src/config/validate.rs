@@ -1,0 +1,183 @@
+//! Checks across keys and ranges that serde cannot express.
+
+use std::collections::HashSet;
+
+use super::load::ConfigIssue;
+use super::types::*;
+
+pub fn check(c: &Config) -> Vec<ConfigIssue> {
+    let mut out = Vec::new();
+    let mut bad = |path: String, message: String| out.push(ConfigIssue { path, message });
+
+    let s = &c.site;
+    if !is_slug(&s.name) {
+        bad(
+            "site.name".into(),
+            format!("`{}` must be 1-32 of a-z 0-9 - _ (it becomes an MQTT topic level)", s.name),
+        );
+    }
+    if !(-90.0..=90.0).contains(&s.latitude_deg) {
+        bad("site.latitude_deg".into(), format!("must be in [-90, 90], got {}", s.latitude_deg));
+    }
+    if !(-180.0..=180.0).contains(&s.longitude_deg) {
+        bad(
+            "site.longitude_deg".into(),
+            format!("must be in [-180, 180] (east positive), got {}", s.longitude_deg),
+        );
+    }
+    if !(-500.0..=9000.0).contains(&s.height_m) {
+        bad("site.height_m".into(), format!("must be in [-500, 9000] metres, got {}", s.height_m));
+    }
+
+    if !c.http.listen.ip().is_loopback() {
+        bad(
+            "http.listen".into(),
+            format!(
+                "{} is not a loopback address; teld has no access control yet, so its control API may only listen on 127.0.0.1 or ::1",
+                c.http.listen
+            ),
+        );
+    }
+
+    if let Some(url) = &c.store.url
+        && !url.starts_with("sqlite:")
+    {
+        bad(
+            "store.url".into(),
+            format!("`{url}`: only sqlite: URLs are supported in this version"),
+        );
+    }
+
+    let t = &c.telemetry;
+    if t.enabled && !valid_host_port(&t.broker) {
+        bad(
+            "telemetry.broker".into(),
+            format!("`{}` must be host:port, e.g. 127.0.0.1:1883", t.broker),
+        );
+    }
+    if !(t.interval_s >= 0.1) {
+        bad("telemetry.interval_s".into(), format!("must be >= 0.1 seconds, got {}", t.interval_s));
+    }
+    if t.topic_prefix.is_empty() || t.topic_prefix.contains(['#', '+']) {
+        bad("telemetry.topic_prefix".into(), "must be non-empty without MQTT wildcards".into());
+    }
+
+    let o = &c.observing;
+    if !(-18.0..=0.0).contains(&o.sun_altitude_max_deg) {
+        bad(
+            "observing.sun_altitude_max_deg".into(),
+            format!("must be in [-18, 0], got {}", o.sun_altitude_max_deg),
+        );
+    }
+    positive(&mut bad, "observing.settle_s", o.settle_s, true);
+    if o.max_attempts == 0 {
+        bad("observing.max_attempts".into(), "must be at least 1".into());
+    }
+    altitude(&mut bad, "observing.min_altitude_deg", o.min_altitude_deg);
+
+    let sf = &c.safety;
+    positive(&mut bad, "safety.close_within_s", sf.close_within_s, false);
+    positive(&mut bad, "safety.reopen_after_safe_s", sf.reopen_after_safe_s, true);
+    if !(0.0..=90.0).contains(&sf.sun_avoidance_deg) {
+        bad(
+            "safety.sun_avoidance_deg".into(),
+            format!("must be in [0, 90], got {}", sf.sun_avoidance_deg),
+        );
+    }
+
+    let mut driver_names = HashSet::new();
+    for (i, d) in c.drivers.iter().enumerate() {
+        let p = |k: &str| format!("drivers[{i}].{k}");
+        if !is_slug(&d.name) {
+            bad(p("name"), format!("`{}` must be 1-32 of a-z 0-9 - _", d.name));
+        } else if !driver_names.insert(d.name.as_str()) {
+            bad(p("name"), format!("`{}` is used by another driver", d.name));
+        }
+        if !is_slug(&d.kind) {
+            bad(p("kind"), format!("`{}` must be 1-32 of a-z 0-9 - _", d.kind));
+        }
+        for (k, v) in [
+            ("start_timeout_s", d.start_timeout_s),
+            ("request_timeout_s", d.request_timeout_s),
+            ("heartbeat_interval_s", d.heartbeat_interval_s),
+            ("heartbeat_timeout_s", d.heartbeat_timeout_s),
+            ("restart_backoff_initial_s", d.restart_backoff_initial_s),
+            ("restart_backoff_max_s", d.restart_backoff_max_s),
+        ] {
+            positive(&mut bad, &p(k), v, false);
+        }
+        if d.heartbeat_timeout_s < 2.0 * d.heartbeat_interval_s {
+            bad(p("heartbeat_timeout_s"), "must be at least twice heartbeat_interval_s, or one late ping kills a healthy driver".into());
+        }
+    }
+
+    let mut telescope_names = HashSet::new();
+    for (i, t) in c.telescopes.iter().enumerate() {
+        let p = |k: &str| format!("telescopes[{i}].{k}");
+        if !is_slug(&t.name) {
+            bad(p("name"), format!("`{}` must be 1-32 of a-z 0-9 - _", t.name));
+        } else if !telescope_names.insert(t.name.as_str()) {
+            bad(p("name"), format!("`{}` is used by another telescope", t.name));
+        }
+        let devices = [
+            ("mount", Some(&t.mount)),
+            ("camera", Some(&t.camera)),
+            ("dome", t.dome.as_ref()),
+            ("weather", Some(&t.weather)),
+        ];
+        for (k, addr) in devices {
+            let Some(addr) = addr else { continue };
+            match DeviceAddress::parse(addr) {
+                None => bad(p(k), format!("`{addr}` must be <driver>/<device>, e.g. sim/{k}")),
+                Some(a) if !driver_names.contains(a.driver.as_str()) => bad(
+                    p(k),
+                    format!(
+                        "`{addr}` names driver `{}`, which no [[drivers]] entry defines",
+                        a.driver
+                    ),
+                ),
+                Some(_) => {}
+            }
+        }
+        if let Some(a) = t.min_altitude_deg {
+            altitude(&mut bad, &p("min_altitude_deg"), a);
+        }
+        positive(&mut bad, &p("slew_timeout_s"), t.slew_timeout_s, false);
+        positive(&mut bad, &p("dome_timeout_s"), t.dome_timeout_s, false);
+        positive(&mut bad, &p("readout_timeout_s"), t.readout_timeout_s, false);
+    }
+    if c.telescopes.is_empty() {
+        bad(
+            "telescopes".into(),
+            "no [[telescopes]] defined; teld needs at least one to observe".into(),
+        );
+    }
+    out
+}
+
+fn positive(bad: &mut impl FnMut(String, String), path: &str, v: f64, zero_ok: bool) {
+    let ok = v.is_finite() && if zero_ok { v >= 0.0 } else { v > 0.0 };
+    if !ok {
+        let what = if zero_ok { ">= 0" } else { "> 0" };
+        bad(path.into(), format!("must be a finite number {what}, got {v}"));
+    }
+}
+
+fn altitude(bad: &mut impl FnMut(String, String), path: &str, v: f64) {
+    if !(0.0..90.0).contains(&v) {
+        bad(path.into(), format!("must be in [0, 90) degrees, got {v}"));
+    }
+}
+
+fn is_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 32
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+fn valid_host_port(s: &str) -> bool {
+    match s.rsplit_once(':') {
+        Some((host, port)) => !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0),
+        None => false,
+    }
+}

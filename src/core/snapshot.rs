@@ -1,0 +1,93 @@
+//! What the observatory looks like right now, as served by `/api/v1/status` and
+//! published on MQTT.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use teld_driver_protocol::{CameraState, DeviceState, DomeState, MountState, WeatherState};
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Snapshot {
+    pub telescopes: BTreeMap<String, TelescopeView>,
+    pub drivers: BTreeMap<String, DriverView>,
+    pub telemetry: TelemetryView,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TelescopeView {
+    /// Last state each device reported (events and reads); `None` until it reports.
+    pub mount: Option<MountState>,
+    pub camera: Option<CameraState>,
+    pub dome: Option<DomeState>,
+    pub weather: Option<WeatherState>,
+    pub safety: SafetyView,
+    /// What the executor is doing, in words ("waiting for night", "observing").
+    pub activity: String,
+    pub block: Option<BlockView>,
+}
+
+impl TelescopeView {
+    pub fn set_device(&mut self, state: DeviceState) {
+        match state {
+            DeviceState::Mount(s) => self.mount = Some(s),
+            DeviceState::Camera(s) => self.camera = Some(s),
+            DeviceState::Dome(s) => self.dome = Some(s),
+            DeviceState::Weather(s) => self.weather = Some(s),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SafetyView {
+    pub safe: bool,
+    pub reason: Option<String>,
+    /// UTC of the last change.
+    pub since: Option<String>,
+}
+
+impl Default for SafetyView {
+    /// Unknown counts as unsafe until the weather sensor has spoken.
+    fn default() -> Self {
+        SafetyView { safe: false, reason: Some("no weather report yet".into()), since: None }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BlockView {
+    pub request_id: i64,
+    pub observation_id: i64,
+    pub target: String,
+    pub ra_deg: f64,
+    pub dec_deg: f64,
+    pub started_at: String,
+    pub frames_done: u32,
+    pub frames_total: u32,
+    /// `opening`, `slewing`, `settling`, `exposing`, `reading`.
+    pub phase: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriverStatus {
+    Starting,
+    Up,
+    Down,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DriverView {
+    pub kind: String,
+    pub status: DriverStatus,
+    pub pid: Option<u32>,
+    pub version: Option<String>,
+    pub restarts: u32,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TelemetryView {
+    pub enabled: bool,
+    pub broker: String,
+    pub connected: bool,
+    pub last_error: Option<String>,
+}

@@ -1,0 +1,27 @@
+//! Frames into the archive: raw pixels from a driver's spool file become a FITS file
+//! with complete headers, written crash-safely into the archive layout.
+//!
+//! The archive is a plain folder tree `<root>/<night>/<telescope>/r<request>/`, so the
+//! pipeline and people can read it without teld.
+
+mod archive;
+mod checksum;
+mod fits;
+mod meta;
+
+pub use archive::{Archive, StoredFrame, night_of};
+pub use meta::{FrameMeta, ImageType, MountPointing};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(
+        "archive I/O on {path}: {source}; check that the folder exists, is writable and the disk is not full"
+    )]
+    Io { path: String, source: std::io::Error },
+    #[error(
+        "spool file {path} holds {actual} bytes but the driver described {expected} ({width}x{height} {pixel}); the driver wrote a short or wrong image"
+    )]
+    SpoolSize { path: String, expected: u64, actual: u64, width: u32, height: u32, pixel: String },
+    #[error("FITS library error writing {path}: {message}")]
+    Fits { path: String, message: String },
+}

@@ -1,0 +1,14 @@
+//! teld: telescope tasking and observation control daemon.
+//!
+//! See `docs/ARCHITECTURE.md` for how the parts fit together.
+
+pub mod clock;
+pub mod config;
+pub mod core;
+pub mod ingest;
+pub mod model;
+
+pub use teld_astro as astro;
+
+/// `teld <version>`, written into FITS headers and status.
+pub const SOFTWARE: &str = concat!("teld ", env!("CARGO_PKG_VERSION"));
