@@ -1,0 +1,86 @@
+//! Frames registered in the archive.
+
+use hifitime::Epoch;
+use serde::Serialize;
+
+use super::{Store, StoreError, time};
+use crate::model::{FrameId, ObservationId, RequestId};
+
+#[derive(Debug, Clone)]
+pub struct NewFrame<'a> {
+    pub request_id: RequestId,
+    pub observation_id: ObservationId,
+    pub telescope: &'a str,
+    /// Relative to the archive root.
+    pub path: &'a str,
+    pub date_obs: Epoch,
+    pub exptime_s: f64,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FrameRecord {
+    pub id: FrameId,
+    pub request_id: RequestId,
+    pub observation_id: ObservationId,
+    pub telescope: String,
+    pub path: String,
+    #[serde(with = "teld_driver_protocol::time::utc")]
+    pub date_obs: Epoch,
+    pub exptime_s: f64,
+    pub bytes: u64,
+}
+
+impl Store {
+    /// Registers a frame that is already complete under its final name.
+    pub async fn insert_frame(&self, f: &NewFrame<'_>, at: Epoch) -> Result<FrameId, StoreError> {
+        let id = sqlx::query_scalar(
+            "INSERT INTO frames (request_id, observation_id, telescope, path, date_obs, exptime_s, bytes, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
+        )
+        .bind(f.request_id)
+        .bind(f.observation_id)
+        .bind(f.telescope)
+        .bind(f.path)
+        .bind(time::encode(f.date_obs))
+        .bind(f.exptime_s)
+        .bind(f.bytes as i64)
+        .bind(time::encode(at))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    pub async fn frames_for(&self, request_id: RequestId) -> Result<Vec<FrameRecord>, StoreError> {
+        type Row = (i64, i64, i64, String, String, String, f64, i64);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT id, request_id, observation_id, telescope, path, date_obs, exptime_s, bytes
+             FROM frames WHERE request_id = ?1 ORDER BY id",
+        )
+        .bind(request_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(id, request_id, observation_id, telescope, path, date_obs, exptime_s, bytes)| {
+                Ok(FrameRecord {
+                    id,
+                    request_id,
+                    observation_id,
+                    telescope,
+                    path,
+                    date_obs: time::decode(&date_obs)?,
+                    exptime_s,
+                    bytes: bytes.max(0) as u64,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn frame_count(&self, request_id: RequestId) -> Result<u32, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM frames WHERE request_id = ?1")
+            .bind(request_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n.try_into().unwrap_or(u32::MAX))
+    }
+}

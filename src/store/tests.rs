@@ -1,0 +1,130 @@
+//! Store behaviour against a real SQLite file.
+
+use hifitime::{Duration, Epoch};
+
+use super::*;
+use crate::model::{Constraints, RequestSpec, RequestState, Target};
+
+fn spec(priority: u32) -> RequestSpec {
+    RequestSpec {
+        name: None,
+        observer: Some("neocc".into()),
+        target: Target { name: "C4X9Z2".into(), ra_deg: 22.5, dec_deg: 20.1 },
+        exposure_s: 60.0,
+        count: 3,
+        priority,
+        filter: None,
+        constraints: Constraints::default(),
+        window: None,
+    }
+}
+
+fn t0() -> Epoch {
+    Epoch::from_gregorian_utc(2026, 11, 24, 20, 0, 0, 0)
+}
+
+async fn store(dir: &tempfile::TempDir) -> Store {
+    Store::open(&Store::default_url(dir.path()).unwrap()).await.unwrap()
+}
+
+#[tokio::test]
+async fn request_survives_reopen_with_its_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = {
+        let s = store(&dir).await;
+        let r = s.insert_request(&spec(50), t0()).await.unwrap();
+        s.close().await;
+        r.id
+    };
+    let s = store(&dir).await;
+    let r = s.request(id).await.unwrap().unwrap();
+    assert_eq!(r.state, RequestState::Queued);
+    assert_eq!(r.spec, spec(50));
+    assert_eq!(r.submitted_at, t0());
+    let ev = s.request_events(id).await.unwrap();
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0].state, RequestState::Queued);
+}
+
+#[tokio::test]
+async fn transition_is_compare_and_set_and_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir).await;
+    let id = s.insert_request(&spec(50), t0()).await.unwrap().id;
+    let t1 = t0() + Duration::from_seconds(60.0);
+    let prev = s.transition(id, &[RequestState::Queued], RequestState::Scheduled, None, t1).await;
+    assert_eq!(prev.unwrap(), Some(RequestState::Queued));
+    // Not allowed from `scheduled` to go via a `queued`-only transition again.
+    let again = s.transition(id, &[RequestState::Queued], RequestState::Observing, None, t1).await;
+    assert_eq!(again.unwrap(), None);
+    let ev = s.request_events(id).await.unwrap();
+    let states: Vec<_> = ev.iter().map(|e| e.state).collect();
+    assert_eq!(states, [RequestState::Queued, RequestState::Scheduled]);
+    assert!(matches!(
+        s.transition(999, &[RequestState::Queued], RequestState::Scheduled, None, t1).await,
+        Err(StoreError::NoSuchRequest(999))
+    ));
+}
+
+#[tokio::test]
+async fn failed_attempts_requeue_then_retire() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir).await;
+    let id = s.insert_request(&spec(50), t0()).await.unwrap().id;
+    for attempt in 1..=3 {
+        s.transition(id, &[RequestState::Queued], RequestState::Observing, None, t0())
+            .await
+            .unwrap();
+        let st = s.record_failed_attempt(id, "camera timeout", 3, t0()).await.unwrap();
+        let want = if attempt < 3 { RequestState::Queued } else { RequestState::Failed };
+        assert_eq!(st, Some(want));
+    }
+    let r = s.request(id).await.unwrap().unwrap();
+    assert_eq!((r.state, r.attempts), (RequestState::Failed, 3));
+    let last = s.request_events(id).await.unwrap().pop().unwrap();
+    assert!(last.detail.unwrap().contains("retired after 3 failed attempts"));
+}
+
+#[tokio::test]
+async fn recovery_requeues_interrupted_work_without_counting_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir).await;
+    let a = s.insert_request(&spec(80), t0()).await.unwrap().id;
+    let b = s.insert_request(&spec(40), t0()).await.unwrap().id;
+    let c = s.insert_request(&spec(10), t0()).await.unwrap().id;
+    s.transition(a, &[RequestState::Queued], RequestState::Observing, None, t0()).await.unwrap();
+    s.transition(b, &[RequestState::Queued], RequestState::Scheduled, None, t0()).await.unwrap();
+    let obs = s.start_observation(a, "t1", t0()).await.unwrap();
+    let requeued = s.recover_after_restart(t0()).await.unwrap();
+    assert_eq!(requeued, [a, b]);
+    let open = s.requests_in(&[RequestState::Queued]).await.unwrap();
+    let ids: Vec<_> = open.iter().map(|r| r.id).collect();
+    assert_eq!(ids, [a, b, c], "priority order");
+    assert_eq!(open[0].attempts, 0);
+    let o = s.observations_for(a).await.unwrap();
+    assert_eq!((o[0].id, o[0].outcome.as_deref()), (obs, Some("interrupted")));
+}
+
+#[tokio::test]
+async fn frames_are_listed_per_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir).await;
+    let id = s.insert_request(&spec(50), t0()).await.unwrap().id;
+    let obs = s.start_observation(id, "t1", t0()).await.unwrap();
+    let f = NewFrame {
+        request_id: id,
+        observation_id: obs,
+        telescope: "t1",
+        path: "2026-11-24/t1/r1/a.fits",
+        date_obs: t0(),
+        exptime_s: 60.0,
+        bytes: 2_103_840,
+    };
+    s.insert_frame(&f, t0()).await.unwrap();
+    // The same path twice would mean two rows for one file: refused.
+    assert!(s.insert_frame(&f, t0()).await.is_err());
+    let frames = s.frames_for(id).await.unwrap();
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0].path, "2026-11-24/t1/r1/a.fits");
+    assert_eq!(s.frame_count(id).await.unwrap(), 1);
+}
