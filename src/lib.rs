@@ -2,11 +2,19 @@
 //!
 //! See `docs/ARCHITECTURE.md` for how the parts fit together.
 
+pub mod api;
 pub mod clock;
 pub mod config;
 pub mod core;
+pub mod daemon;
+pub mod devices;
 pub mod ingest;
+pub mod ledger;
 pub mod model;
+pub mod observe;
+pub mod schedule;
+pub mod systemd;
+pub mod logging;
 pub mod store;
 
 pub use teld_astro as astro;

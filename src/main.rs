@@ -1,1 +1,147 @@
-fn main() {}
+//! `teld`: the command line. Thin: parse arguments, load configuration, hand over to
+//! [`teld::daemon`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use teld::clock::Clock;
+use teld::config::{self, Config, ConfigError};
+use teld::logging::{self, LogFormat};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(name = "teld", version, about = "Telescope tasking and observation control daemon")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon (the default when no command is given).
+    Run(RunArgs),
+    /// Check a configuration file and list every problem, without starting.
+    CheckConfig {
+        /// The file to check; the embedded default if omitted.
+        file: Option<PathBuf>,
+    },
+}
+
+#[derive(clap::Args, Default)]
+struct RunArgs {
+    /// Configuration file; without it teld runs the embedded simulated observatory.
+    #[arg(long, env = "TELD_CONFIG")]
+    config: Option<PathBuf>,
+    /// Run on a simulated clock starting at this UTC instant (e.g. 2026-11-24T19:30:00).
+    #[arg(long, value_name = "UTC")]
+    simulate_from: Option<String>,
+    /// Simulated seconds per real second (with --simulate-from).
+    #[arg(long, requires = "simulate_from", value_name = "FACTOR")]
+    speed: Option<f64>,
+    /// Overrides paths.state_dir.
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// Overrides http.listen (loopback only), e.g. 127.0.0.1:0 for any free port.
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    #[arg(long, value_enum, default_value_t = LogFormat::Auto)]
+    log_format: LogFormat,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
+        Command::CheckConfig { file } => check_config(file),
+        Command::Run(args) => {
+            logging::init(args.log_format);
+            match run(args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!("{e:#}");
+                    eprintln!("teld: {e:#}");
+                    exit_code(&e)
+                }
+            }
+        }
+    }
+}
+
+fn exit_code(e: &anyhow::Error) -> ExitCode {
+    if e.downcast_ref::<ConfigError>().is_some() { ExitCode::from(2) } else { ExitCode::FAILURE }
+}
+
+fn load(args: &RunArgs) -> Result<Config, ConfigError> {
+    let mut overrides = Vec::new();
+    if let Some(d) = &args.state_dir {
+        overrides.push(("paths.state_dir", d.display().to_string()));
+    }
+    if let Some(l) = &args.listen {
+        overrides.push(("http.listen", l.to_string()));
+    }
+    config::load_file(args.config.as_deref(), &overrides)
+}
+
+fn run(args: RunArgs) -> anyhow::Result<()> {
+    let config = load(&args)?;
+    let clock_spec = match &args.simulate_from {
+        Some(from) => {
+            let start = teld_driver_protocol::time::parse_utc(from).context("--simulate-from")?;
+            let speed = args.speed.unwrap_or(1.0);
+            anyhow::ensure!(speed.is_finite() && speed > 0.0, "--speed must be a positive number, got {speed}");
+            Some((start, speed))
+        }
+        None => None,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        // The simulated clock starts when the runtime does, not at argument parsing.
+        let clock = match clock_spec {
+            Some((start, speed)) => Clock::simulated(start, speed),
+            None => Clock::system(),
+        };
+        let shutdown = CancellationToken::new();
+        tokio::spawn(watch_signals(shutdown.clone()));
+        teld::daemon::run(config, clock, shutdown).await
+    })?;
+    Ok(())
+}
+
+/// First SIGINT/SIGTERM: orderly shutdown (make telescopes safe, stop drivers).
+/// A second one: leave at once.
+async fn watch_signals(shutdown: CancellationToken) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        tracing::error!("cannot install signal handlers; stop teld with SIGKILL");
+        return;
+    };
+    tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+    tracing::info!("signal received: shutting down (again to exit at once)");
+    shutdown.cancel();
+    tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+    eprintln!("teld: second signal, exiting without finishing shutdown");
+    std::process::exit(130);
+}
+
+fn check_config(file: Option<PathBuf>) -> ExitCode {
+    match config::load_file(file.as_deref(), &[]) {
+        Ok(c) => {
+            let name = file.map_or("embedded default".to_string(), |f| f.display().to_string());
+            println!(
+                "{name}: OK — site {} ({:.4}°, {:.4}°), {} driver(s), {} telescope(s)",
+                c.site.name,
+                c.site.latitude_deg,
+                c.site.longitude_deg,
+                c.drivers.len(),
+                c.telescopes.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
+    }
+}

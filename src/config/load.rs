@@ -43,10 +43,23 @@ fn list(issues: &[ConfigIssue]) -> String {
     issues.iter().map(|i| format!("  - {i}")).collect::<Vec<_>>().join("\n")
 }
 
-pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
-    load_str(&text, &path.display().to_string(), std::env::vars())
+/// Reads `path` (or the embedded default when `None`), applies `TELD__…` environment
+/// overrides and then `overrides` (key path, value) from the command line.
+pub fn load_file(path: Option<&Path>, overrides: &[(&str, String)]) -> Result<Config, ConfigError> {
+    let (text, name) = match path {
+        Some(p) => (
+            std::fs::read_to_string(p)
+                .map_err(|source| ConfigError::Read { path: p.display().to_string(), source })?,
+            p.display().to_string(),
+        ),
+        None => (DEFAULT_CONFIG.to_string(), "the embedded default configuration".to_string()),
+    };
+    let cli = overrides.iter().map(|(key, value)| {
+        let var = format!("{ENV_PREFIX}{}", key.replace('.', "__").to_ascii_uppercase());
+        // Quoted as a TOML string so a value like `8080` stays a string where needed.
+        (var, toml::Value::String(value.clone()).to_string())
+    });
+    load_str(&text, &name, std::env::vars().chain(cli))
 }
 
 pub fn load_str(
@@ -94,26 +107,77 @@ pub fn load_str(
         });
     }
 
-    let Some(site) = site else { return Err(invalid(issues)) };
+    // Without a usable [site] the other sections are still checked, against a
+    // neutral stand-in, so one run reports everything.
+    let site_ok = site.is_some();
+    let site = site.unwrap_or(SiteConfig {
+        name: "unknown".into(),
+        latitude_deg: 0.0,
+        longitude_deg: 0.0,
+        height_m: 0.0,
+    });
     let config =
         Config { site, paths, store, http, telemetry, observing, safety, drivers, telescopes };
-    issues.extend(validate::check(&config));
+    let mut checked = validate::check(&config);
+    if !site_ok {
+        checked.retain(|i| !i.path.starts_with("site."));
+    }
+    issues.extend(checked);
     if issues.is_empty() { Ok(config) } else { Err(invalid(issues)) }
 }
 
-fn section<T: DeserializeOwned>(
-    value: Value,
-    path: &str,
-    issues: &mut Vec<ConfigIssue>,
-) -> Option<T> {
-    match serde_path_to_error::deserialize::<_, T>(value) {
-        Ok(v) => Some(v),
-        Err(e) => {
-            let inner = e.path().to_string();
-            let full = if inner == "." { path.to_string() } else { format!("{path}.{inner}") };
-            issues.push(ConfigIssue { path: full, message: e.into_inner().to_string() });
-            None
+/// Deserialises one section. On a type error the offending key is set aside and the
+/// rest retried, so every bad key of the section is reported, not just the first.
+fn section<T: DeserializeOwned>(mut value: Value, path: &str, issues: &mut Vec<ConfigIssue>) -> Option<T> {
+    let mut set_aside: Vec<String> = Vec::new();
+    // Bounded: each retry removes one key.
+    for _ in 0..64 {
+        let e = match serde_path_to_error::deserialize::<_, T>(value.clone()) {
+            Ok(v) => return Some(v),
+            Err(e) => e,
+        };
+        let inner = e.path().to_string();
+        let full = if inner == "." { path.to_string() } else { format!("{path}.{inner}") };
+        // The deserializer appends "in `key`" on a second line; the path says it.
+        let message = e.inner().to_string();
+        let message = message.lines().next().unwrap_or_default().trim().to_string();
+        let is_missing = message.starts_with("missing field");
+        let full = match (is_missing, message.split('`').nth(1)) {
+            (true, Some(field)) => format!("{full}.{field}"),
+            _ => full,
+        };
+        // A key set aside for a type error then shows up as missing: already reported.
+        if !(is_missing && set_aside.contains(&full)) {
+            issues.push(ConfigIssue { path: full.clone(), message });
         }
+        let segments: Vec<String> = e.path().iter().map(|s| s.to_string()).collect();
+        if is_missing || segments.is_empty() || !remove_at(&mut value, &segments) {
+            return None;
+        }
+        set_aside.push(full);
+    }
+    None
+}
+
+fn remove_at(value: &mut Value, segments: &[String]) -> bool {
+    let Some((last, parents)) = segments.split_last() else { return false };
+    let mut cur = value;
+    for seg in parents {
+        cur = match cur {
+            Value::Table(t) => match t.get_mut(seg) {
+                Some(v) => v,
+                None => return false,
+            },
+            Value::Array(a) => match seg.parse::<usize>().ok().and_then(|i| a.get_mut(i)) {
+                Some(v) => v,
+                None => return false,
+            },
+            _ => return false,
+        };
+    }
+    match cur {
+        Value::Table(t) => t.remove(last).is_some(),
+        _ => false,
     }
 }
 

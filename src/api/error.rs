@@ -1,0 +1,85 @@
+//! API errors as JSON with stable codes.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::model::FieldError;
+use crate::store::StoreError;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    /// Stable, machine-readable: clients switch on this, never on the message.
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<String>,
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: Inner<'a>,
+}
+
+#[derive(Serialize)]
+struct Inner<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
+    errors: &'a [FieldError],
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into(), field: None, errors: Vec::new() }
+    }
+
+    pub fn field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn not_found(what: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", what)
+    }
+
+    /// Range errors: all of them, the first also as `field`.
+    pub fn invalid_values(errors: Vec<FieldError>) -> Self {
+        let message = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+        let field = errors.first().map(|e| e.field.clone());
+        ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, code: "invalid_value", message, field, errors }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!("store error in API: {e}");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable",
+            format!("the store could not complete the operation ({e}); nothing was changed — retry later"),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Body {
+            error: Inner {
+                code: self.code,
+                message: &self.message,
+                field: self.field.as_deref(),
+                errors: &self.errors,
+            },
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+pub async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!("no such endpoint: {uri}; see docs/API.md"))
+}

@@ -1,0 +1,60 @@
+//! HTTP API (axum), versioned under `/api/v1`. Every error is JSON
+//! `{"error": {"code", "message", "field"?}}` with a 4xx that fits.
+
+mod body;
+mod error;
+mod requests;
+mod status;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Clock;
+use crate::config::SiteConfig;
+use crate::core::Core;
+use crate::ledger::Ledger;
+use crate::observe::ObserveContext;
+
+pub use error::ApiError;
+
+/// Largest request body: a follow-up request is a few hundred bytes; 64 KiB leaves
+/// room for long notes without letting a client make the daemon buffer megabytes.
+const MAX_BODY: usize = 64 * 1024;
+
+#[derive(Clone)]
+pub struct ApiState {
+    pub ledger: Ledger,
+    pub core: Core,
+    pub clock: Clock,
+    pub site: SiteConfig,
+    pub observe: Arc<ObserveContext>,
+}
+
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/healthz", get(status::healthz))
+        .route("/api/v1/status", get(status::status))
+        .route("/api/v1/requests", get(requests::list).post(requests::submit))
+        .route("/api/v1/requests/{id}", get(requests::show))
+        .fallback(error::not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+/// Binds `addr`; the caller logs the bound address (port 0 picks a free one).
+pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await
+}
+
+/// Serves until `shutdown`, then finishes requests in flight.
+pub async fn serve(listener: TcpListener, state: ApiState, shutdown: CancellationToken) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+}

@@ -1,0 +1,94 @@
+//! Observers' requests: submit, list, show.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::body::JsonBody;
+use super::{ApiError, ApiState};
+use crate::model::{RequestId, RequestSpec};
+
+/// Stores the request, then answers 201: the id in the answer is only ever one the
+/// store has committed.
+pub async fn submit(
+    State(st): State<ApiState>,
+    JsonBody(spec): JsonBody<RequestSpec>,
+) -> Result<impl IntoResponse, ApiError> {
+    let errors = spec.validate();
+    if !errors.is_empty() {
+        return Err(ApiError::invalid_values(errors));
+    }
+    let rec = st.ledger.submit(&spec).await?;
+    st.observe.wake_executors();
+    let location = format!("/api/v1/requests/{}", rec.id);
+    let body = json!({
+        "id": rec.id,
+        "state": rec.state,
+        "submitted_at": teld_driver_protocol::time::format_utc(rec.submitted_at),
+        "url": location,
+    });
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)))
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    limit: Option<u32>,
+}
+
+/// Default and largest page of the listing.
+const LIST_DEFAULT: u32 = 100;
+const LIST_MAX: u32 = 1000;
+
+pub async fn list(
+    State(st): State<ApiState>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = q.limit.unwrap_or(LIST_DEFAULT).clamp(1, LIST_MAX);
+    let recs = st.ledger.store.recent_requests(limit).await?;
+    let items: Vec<Value> = recs
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "name": r.spec.display_name(),
+                "state": r.state,
+                "priority": r.spec.priority,
+                "attempts": r.attempts,
+                "submitted_at": teld_driver_protocol::time::format_utc(r.submitted_at),
+                "updated_at": teld_driver_protocol::time::format_utc(r.updated_at),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "requests": items })))
+}
+
+pub async fn show(
+    State(st): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id: RequestId = id.parse().map_err(|_| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_id", format!("`{id}` is not a request id (a positive integer)"))
+            .field("id")
+    })?;
+    let store = &st.ledger.store;
+    let Some(rec) = store.request(id).await? else {
+        return Err(ApiError::not_found(format!("request {id} does not exist")));
+    };
+    let history = store.request_events(id).await?;
+    let observations = store.observations_for(id).await?;
+    let frames = store.frames_for(id).await?;
+    Ok(Json(json!({
+        "id": rec.id,
+        "state": rec.state,
+        "attempts": rec.attempts,
+        "submitted_at": teld_driver_protocol::time::format_utc(rec.submitted_at),
+        "updated_at": teld_driver_protocol::time::format_utc(rec.updated_at),
+        "spec": rec.spec,
+        "history": history,
+        "observations": observations,
+        "frames": frames,
+    })))
+}

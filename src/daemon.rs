@@ -1,0 +1,218 @@
+//! Wiring: builds every part from the configuration, runs them, and stops them in an
+//! order that leaves the telescopes safe.
+//!
+//! Start: store (and restart recovery) → HTTP listener → drivers → per telescope a
+//! safety monitor and an executor → telemetry → ready.
+//! Stop: executors finish or abort their block and close and park through the
+//! still-running drivers → drivers are told to shut down → telemetry says offline.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{self, ApiState};
+use crate::clock::Clock;
+use crate::config::{Config, DeviceAddress, TelescopeConfig};
+use crate::core::{Core, Snapshot, TelemetryView, TelescopeView};
+use crate::devices::{
+    Camera, Device, DriverHandle, Dome, Interlocks, Mount, SiteSafety, SupervisorContext,
+    Telescope, Timeouts, Weather, spawn_supervisor,
+};
+use crate::ingest::{Archive, IngestError};
+use crate::ledger::Ledger;
+use crate::observe::{ObserveContext, run_executor, run_safety_monitor};
+use crate::schedule::{Dispatcher, Limits};
+use crate::store::{Store, StoreError};
+use crate::systemd;
+
+/// Real milliseconds between periodic state events from drivers: the status page and
+/// telemetry stay fresh without flooding the pipes.
+const STATE_INTERVAL_MS: u64 = 1000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Archive(#[from] IngestError),
+    #[error("cannot listen on {addr}: {source}; is another teld running? pick another port with --listen or http.listen")]
+    Bind { addr: std::net::SocketAddr, source: std::io::Error },
+}
+
+pub async fn run(config: Config, clock: Clock, shutdown: CancellationToken) -> Result<(), StartError> {
+    let paths = &config.paths;
+    let archive = Arc::new(Archive::open(&paths.archive(), &paths.spool())?);
+    let url = match &config.store.url {
+        Some(u) => u.clone(),
+        None => Store::default_url(&paths.state_dir)?,
+    };
+    let store = Store::open(&url).await?;
+    let requeued = store.recover_after_restart(clock.now()).await?;
+    if !requeued.is_empty() {
+        tracing::warn!(?requeued, "requests interrupted by the last stop are back in the queue");
+    }
+    tracing::info!(store = %url, archive = %paths.archive().display(), clock = ?clock, "teld starting");
+
+    let core = Core::new(initial_snapshot(&config));
+    let ledger = Ledger { store: store.clone(), core: core.clone(), clock: clock.clone() };
+    let listener = api::bind(config.http.listen)
+        .await
+        .map_err(|source| StartError::Bind { addr: config.http.listen, source })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.http.listen, source })?;
+    tracing::info!("listening on {addr}");
+
+    let observe = Arc::new(ObserveContext {
+        clock: clock.clone(),
+        core: core.clone(),
+        store: store.clone(),
+        ledger: ledger.clone(),
+        archive: archive.clone(),
+        site: config.site.clone(),
+        observing: config.observing.clone(),
+        safety: config.safety.clone(),
+        wake: watch::channel(0).0,
+    });
+
+    let drivers_stop = CancellationToken::new();
+    let telemetry_stop = CancellationToken::new();
+    let mut supervisors = JoinSet::new();
+    let sup_ctx = Arc::new(supervisor_context(&config, &clock, &core, &store, archive.spool_dir()));
+    let mut drivers: HashMap<String, DriverHandle> = HashMap::new();
+    for d in &config.drivers {
+        let (handle, task) = spawn_supervisor(d.clone(), sup_ctx.clone(), drivers_stop.clone());
+        drivers.insert(d.name.clone(), handle);
+        supervisors.spawn(async move { let _ = task.await; });
+    }
+
+    let mut observers = JoinSet::new();
+    for t in &config.telescopes {
+        let (verdict, verdict_rx) = watch::channel(SiteSafety::unknown());
+        let tel = Arc::new(build_telescope(&config, t, &drivers, verdict_rx, &clock, &observe));
+        observers.spawn(run_safety_monitor(tel.clone(), observe.clone(), verdict, shutdown.clone()));
+        let dispatcher = Dispatcher {
+            ledger: ledger.clone(),
+            limits: Limits {
+                site: config.site.site(),
+                min_altitude_deg: observe.min_altitude(t),
+                sun_avoidance_deg: config.safety.sun_avoidance_deg,
+            },
+        };
+        observers.spawn(run_executor(tel, t.clone(), observe.clone(), dispatcher, shutdown.clone()));
+    }
+
+    let api_state = ApiState {
+        ledger: ledger.clone(),
+        core: core.clone(),
+        clock: clock.clone(),
+        site: config.site.clone(),
+        observe: observe.clone(),
+    };
+    let http = tokio::spawn(api::serve(listener, api_state, shutdown.clone()));
+    let watchdog = tokio::spawn(systemd::watchdog(store.clone(), telemetry_stop.clone()));
+
+    systemd::ready();
+    systemd::status(&format!("observing with {} telescope(s); API on {addr}", config.telescopes.len()));
+    shutdown.cancelled().await;
+
+    tracing::info!("shutting down: making telescopes safe");
+    systemd::stopping();
+    while observers.join_next().await.is_some() {}
+    drivers_stop.cancel();
+    while supervisors.join_next().await.is_some() {}
+    if let Ok(Err(e)) = http.await {
+        tracing::warn!("HTTP server ended with an error: {e}");
+    }
+    telemetry_stop.cancel();
+    let _ = watchdog.await;
+    store.close().await;
+    tracing::info!("teld stopped");
+    Ok(())
+}
+
+fn initial_snapshot(config: &Config) -> Snapshot {
+    let mut s = Snapshot::default();
+    for t in &config.telescopes {
+        s.telescopes.insert(t.name.clone(), TelescopeView { activity: "starting".into(), ..Default::default() });
+    }
+    s.telemetry = TelemetryView {
+        enabled: config.telemetry.enabled,
+        broker: config.telemetry.broker.clone(),
+        connected: false,
+        last_error: None,
+    };
+    s
+}
+
+fn supervisor_context(
+    config: &Config,
+    clock: &Clock,
+    core: &Core,
+    store: &Store,
+    spool: &std::path::Path,
+) -> SupervisorContext {
+    let mut routes: HashMap<(String, String), Vec<String>> = HashMap::new();
+    let mut expected: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    for (i, t) in config.telescopes.iter().enumerate() {
+        for (role, addr) in device_addresses(t) {
+            let Some(a) = DeviceAddress::parse(addr) else { continue };
+            routes.entry((a.driver.clone(), a.device.clone())).or_default().push(t.name.clone());
+            expected.entry(a.driver).or_default().push((a.device, format!("telescopes[{i}].{role}")));
+        }
+    }
+    SupervisorContext {
+        clock: clock.clone(),
+        core: core.clone(),
+        store: store.clone(),
+        spool_dir: spool.to_path_buf(),
+        site: teld_driver_protocol::call::Site {
+            latitude_deg: config.site.latitude_deg,
+            longitude_deg: config.site.longitude_deg,
+            height_m: config.site.height_m,
+        },
+        state_interval_ms: STATE_INTERVAL_MS,
+        routes,
+        expected,
+    }
+}
+
+fn device_addresses(t: &TelescopeConfig) -> Vec<(&'static str, &str)> {
+    let mut v = vec![("mount", t.mount.as_str()), ("camera", t.camera.as_str()), ("weather", t.weather.as_str())];
+    if let Some(d) = &t.dome {
+        v.push(("dome", d.as_str()));
+    }
+    v
+}
+
+fn build_telescope(
+    config: &Config,
+    t: &TelescopeConfig,
+    drivers: &HashMap<String, DriverHandle>,
+    safety: watch::Receiver<SiteSafety>,
+    clock: &Clock,
+    observe: &ObserveContext,
+) -> Telescope {
+    // Addresses were validated against the driver list at load time.
+    let device = |addr: &str| {
+        let a = DeviceAddress::parse(addr).expect("validated device address");
+        Device::new(drivers[&a.driver].clone(), a.device)
+    };
+    Telescope::new(
+        t.name.clone(),
+        Mount(device(&t.mount)),
+        Camera(device(&t.camera)),
+        t.dome.as_deref().map(|d| Dome(device(d))),
+        Weather(device(&t.weather)),
+        Interlocks {
+            site: config.site.site(),
+            sun_avoidance_deg: config.safety.sun_avoidance_deg,
+            min_altitude_deg: observe.min_altitude(t),
+            sun_altitude_max_deg: config.observing.sun_altitude_max_deg,
+        },
+        Timeouts { slew_s: t.slew_timeout_s, dome_s: t.dome_timeout_s },
+        safety,
+        clock.clone(),
+    )
+}

@@ -1,0 +1,115 @@
+//! The executor of one telescope: waits for night, safety and drivers, asks the
+//! dispatcher for the best block, runs it, and closes up at dawn and shutdown.
+
+use std::sync::Arc;
+
+use hifitime::{Duration, Epoch};
+use tokio_util::sync::CancellationToken;
+
+use super::block::{BlockRun, Outcome};
+use super::night::night;
+use super::ObserveContext;
+use crate::config::TelescopeConfig;
+use crate::devices::Telescope;
+use crate::schedule::Dispatcher;
+
+/// Longest idle wait (simulated) before re-planning anyway: the sky turns, and a
+/// target that was too low may have risen.
+const IDLE_RECHECK_S: f64 = 300.0;
+
+pub async fn run_executor(
+    tel: Arc<Telescope>,
+    cfg: TelescopeConfig,
+    ctx: Arc<ObserveContext>,
+    dispatcher: Dispatcher,
+    shutdown: CancellationToken,
+) {
+    let name = tel.name.clone();
+    let site = ctx.site.site();
+    let mut closed_for_day = false;
+    let mut wake = ctx.wake.subscribe();
+    while !shutdown.is_cancelled() {
+        if !tel.drivers_up() {
+            ctx.set_activity(&name, "waiting for drivers");
+            tokio::select! { _ = tel.wait_drivers_up() => {}, _ = shutdown.cancelled() => break }
+            continue;
+        }
+        let now = ctx.clock.now();
+        let n = night(&site, now, ctx.observing.sun_altitude_max_deg);
+        if !n.is_night {
+            if !closed_for_day {
+                ctx.set_activity(&name, "closing for the day");
+                match tel.make_safe().await {
+                    Ok(()) => closed_for_day = true,
+                    Err(e) => tracing::error!(telescope = %name, "could not close for the day: {e}"),
+                }
+            }
+            let until = n.next_change.map(|t| format!(" (dusk at {})", hms(t))).unwrap_or_default();
+            ctx.set_activity(&name, format!("waiting for night: Sun at {:.1}°{until}", n.sun_altitude_deg));
+            idle(&ctx, &mut wake, n.next_change, &shutdown).await;
+            continue;
+        }
+        closed_for_day = false;
+        let safety = tel.safety();
+        if !safety.safe {
+            ctx.set_activity(&name, format!("closed: {}", safety.reason));
+            let mut changes = tel.safety_changes();
+            tokio::select! { _ = changes.changed() => {}, _ = shutdown.cancelled() => break }
+            continue;
+        }
+        if let Some(cleared) = safety.cleared_at {
+            let reopen = cleared + Duration::from_seconds(ctx.safety.reopen_after_safe_s);
+            if now < reopen {
+                ctx.set_activity(&name, format!("weather cleared; reopening at {}", hms(reopen)));
+                idle(&ctx, &mut wake, Some(reopen), &shutdown).await;
+                continue;
+            }
+        }
+        let night_end = n.next_change.unwrap_or(now + Duration::from_seconds(86_400.0));
+        wake.borrow_and_update();
+        let blocks = match dispatcher.plan(now, night_end).await {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(telescope = %name, "planning failed: {e}");
+                idle(&ctx, &mut wake, Some(now + Duration::from_seconds(60.0)), &shutdown).await;
+                continue;
+            }
+        };
+        let Some(block) = blocks.into_iter().next() else {
+            ctx.set_activity(&name, "idle: no request observable now");
+            idle(&ctx, &mut wake, Some(now + Duration::from_seconds(IDLE_RECHECK_S)), &shutdown).await;
+            continue;
+        };
+        ctx.set_activity(&name, format!("observing request {}", block.request.id));
+        let run = BlockRun { tel: &tel, cfg: &cfg, ctx: &ctx, block: &block, night_end };
+        if let Outcome::Failed = run.run(&shutdown).await {
+            // Don't spin on a fault: let the device or driver recover first.
+            idle(&ctx, &mut wake, Some(ctx.clock.now() + Duration::from_seconds(30.0)), &shutdown).await;
+        }
+    }
+    ctx.set_activity(&name, "shutting down: closing and parking");
+    if let Err(e) = tel.make_safe().await {
+        tracing::error!(telescope = %name, "could not close and park at shutdown: {e}");
+    }
+    ctx.set_activity(&name, "stopped");
+}
+
+/// Sleeps until `until` (simulated), a new request, or shutdown.
+async fn idle(
+    ctx: &ObserveContext,
+    wake: &mut tokio::sync::watch::Receiver<u64>,
+    until: Option<Epoch>,
+    shutdown: &CancellationToken,
+) {
+    let until = until.unwrap_or(ctx.clock.now() + Duration::from_seconds(IDLE_RECHECK_S));
+    tokio::select! {
+        _ = ctx.clock.sleep_until(until) => {}
+        _ = wake.changed() => {}
+        _ = shutdown.cancelled() => {}
+    }
+}
+
+fn hms(t: Epoch) -> String {
+    let (_, _, _, h, m, s, _) = t.to_gregorian_utc();
+    format!("{h:02}:{m:02}:{s:02} UTC")
+}

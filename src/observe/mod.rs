@@ -1,0 +1,13 @@
+//! Observing: the executor that runs blocks on a telescope, and the safety monitor
+//! that closes it when the weather turns.
+
+mod block;
+mod context;
+mod executor;
+mod frame;
+pub mod night;
+mod safety;
+
+pub use context::ObserveContext;
+pub use executor::run_executor;
+pub use safety::run_safety_monitor;
