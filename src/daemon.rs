@@ -18,7 +18,7 @@ use crate::clock::Clock;
 use crate::config::{Config, DeviceAddress, TelescopeConfig};
 use crate::core::{Core, Snapshot, TelemetryView, TelescopeView};
 use crate::devices::{
-    Camera, Device, DriverHandle, Dome, Interlocks, Mount, SiteSafety, SupervisorContext,
+    Camera, Device, Dome, DriverHandle, Interlocks, Mount, SiteSafety, SupervisorContext,
     Telescope, Timeouts, Weather, spawn_supervisor,
 };
 use crate::ingest::{Archive, IngestError};
@@ -38,11 +38,17 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Archive(#[from] IngestError),
-    #[error("cannot listen on {addr}: {source}; is another teld running? pick another port with --listen or http.listen")]
+    #[error(
+        "cannot listen on {addr}: {source}; is another teld running? pick another port with --listen or http.listen"
+    )]
     Bind { addr: std::net::SocketAddr, source: std::io::Error },
 }
 
-pub async fn run(config: Config, clock: Clock, shutdown: CancellationToken) -> Result<(), StartError> {
+pub async fn run(
+    config: Config,
+    clock: Clock,
+    shutdown: CancellationToken,
+) -> Result<(), StartError> {
     let paths = &config.paths;
     let archive = Arc::new(Archive::open(&paths.archive(), &paths.spool())?);
     let url = match &config.store.url {
@@ -61,7 +67,9 @@ pub async fn run(config: Config, clock: Clock, shutdown: CancellationToken) -> R
     let listener = api::bind(config.http.listen)
         .await
         .map_err(|source| StartError::Bind { addr: config.http.listen, source })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.http.listen, source })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| StartError::Bind { addr: config.http.listen, source })?;
     tracing::info!("listening on {addr}");
 
     let observe = Arc::new(ObserveContext {
@@ -84,14 +92,21 @@ pub async fn run(config: Config, clock: Clock, shutdown: CancellationToken) -> R
     for d in &config.drivers {
         let (handle, task) = spawn_supervisor(d.clone(), sup_ctx.clone(), drivers_stop.clone());
         drivers.insert(d.name.clone(), handle);
-        supervisors.spawn(async move { let _ = task.await; });
+        supervisors.spawn(async move {
+            let _ = task.await;
+        });
     }
 
     let mut observers = JoinSet::new();
     for t in &config.telescopes {
         let (verdict, verdict_rx) = watch::channel(SiteSafety::unknown());
         let tel = Arc::new(build_telescope(&config, t, &drivers, verdict_rx, &clock, &observe));
-        observers.spawn(run_safety_monitor(tel.clone(), observe.clone(), verdict, shutdown.clone()));
+        observers.spawn(run_safety_monitor(
+            tel.clone(),
+            observe.clone(),
+            verdict,
+            shutdown.clone(),
+        ));
         let dispatcher = Dispatcher {
             ledger: ledger.clone(),
             limits: Limits {
@@ -100,7 +115,13 @@ pub async fn run(config: Config, clock: Clock, shutdown: CancellationToken) -> R
                 sun_avoidance_deg: config.safety.sun_avoidance_deg,
             },
         };
-        observers.spawn(run_executor(tel, t.clone(), observe.clone(), dispatcher, shutdown.clone()));
+        observers.spawn(run_executor(
+            tel,
+            t.clone(),
+            observe.clone(),
+            dispatcher,
+            shutdown.clone(),
+        ));
     }
 
     let api_state = ApiState {
@@ -114,7 +135,10 @@ pub async fn run(config: Config, clock: Clock, shutdown: CancellationToken) -> R
     let watchdog = tokio::spawn(systemd::watchdog(store.clone(), telemetry_stop.clone()));
 
     systemd::ready();
-    systemd::status(&format!("observing with {} telescope(s); API on {addr}", config.telescopes.len()));
+    systemd::status(&format!(
+        "observing with {} telescope(s); API on {addr}",
+        config.telescopes.len()
+    ));
     shutdown.cancelled().await;
 
     tracing::info!("shutting down: making telescopes safe");
@@ -135,7 +159,10 @@ pub async fn run(config: Config, clock: Clock, shutdown: CancellationToken) -> R
 fn initial_snapshot(config: &Config) -> Snapshot {
     let mut s = Snapshot::default();
     for t in &config.telescopes {
-        s.telescopes.insert(t.name.clone(), TelescopeView { activity: "starting".into(), ..Default::default() });
+        s.telescopes.insert(
+            t.name.clone(),
+            TelescopeView { activity: "starting".into(), ..Default::default() },
+        );
     }
     s.telemetry = TelemetryView {
         enabled: config.telemetry.enabled,
@@ -159,7 +186,10 @@ fn supervisor_context(
         for (role, addr) in device_addresses(t) {
             let Some(a) = DeviceAddress::parse(addr) else { continue };
             routes.entry((a.driver.clone(), a.device.clone())).or_default().push(t.name.clone());
-            expected.entry(a.driver).or_default().push((a.device, format!("telescopes[{i}].{role}")));
+            expected
+                .entry(a.driver)
+                .or_default()
+                .push((a.device, format!("telescopes[{i}].{role}")));
         }
     }
     SupervisorContext {
@@ -179,7 +209,11 @@ fn supervisor_context(
 }
 
 fn device_addresses(t: &TelescopeConfig) -> Vec<(&'static str, &str)> {
-    let mut v = vec![("mount", t.mount.as_str()), ("camera", t.camera.as_str()), ("weather", t.weather.as_str())];
+    let mut v = vec![
+        ("mount", t.mount.as_str()),
+        ("camera", t.camera.as_str()),
+        ("weather", t.weather.as_str()),
+    ];
     if let Some(d) = &t.dome {
         v.push(("dome", d.as_str()));
     }

@@ -10,12 +10,12 @@ pub mod daemon;
 pub mod devices;
 pub mod ingest;
 pub mod ledger;
+pub mod logging;
 pub mod model;
 pub mod observe;
 pub mod schedule;
-pub mod systemd;
-pub mod logging;
 pub mod store;
+pub mod systemd;
 
 pub use teld_astro as astro;
 

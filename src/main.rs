@@ -90,7 +90,10 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         Some(from) => {
             let start = teld_driver_protocol::time::parse_utc(from).context("--simulate-from")?;
             let speed = args.speed.unwrap_or(1.0);
-            anyhow::ensure!(speed.is_finite() && speed > 0.0, "--speed must be a positive number, got {speed}");
+            anyhow::ensure!(
+                speed.is_finite() && speed > 0.0,
+                "--speed must be a positive number, got {speed}"
+            );
             Some((start, speed))
         }
         None => None,
@@ -113,7 +116,9 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
 /// A second one: leave at once.
 async fn watch_signals(shutdown: CancellationToken) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) =
+        (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    else {
         tracing::error!("cannot install signal handlers; stop teld with SIGKILL");
         return;
     };

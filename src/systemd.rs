@@ -42,8 +42,10 @@ pub async fn watchdog(store: Store, shutdown: CancellationToken) {
         match tokio::time::timeout(period, store.ping()).await {
             Ok(Ok(())) => send(&[NotifyState::Watchdog]),
             Ok(Err(e)) => tracing::error!("store unreachable, not petting the watchdog: {e}"),
-            Err(_) => tracing::error!("store ping took over {} s, not petting the watchdog", period.as_secs()),
+            Err(_) => tracing::error!(
+                "store ping took over {} s, not petting the watchdog",
+                period.as_secs()
+            ),
         }
     }
 }
-

@@ -59,7 +59,11 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         }
     })?;
     de.end().map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("body is not valid JSON: {e}"))
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("body is not valid JSON: {e}"),
+        )
     })?;
     Ok(value)
 }
@@ -99,10 +103,14 @@ mod tests {
         assert_eq!((e.status.as_u16(), e.field.as_deref()), (422, Some("target")));
         let e = err(r#"{"target": {"name": "x", "ra_deg": 1}, "exposure_s": 10, "count": 1}"#);
         assert_eq!(e.field.as_deref(), Some("target.dec_deg"));
-        let e = err(r#"{"target": {"name": "x", "ra_deg": 1, "dec_deg": "north"}, "exposure_s": 10, "count": 1}"#);
+        let e = err(
+            r#"{"target": {"name": "x", "ra_deg": 1, "dec_deg": "north"}, "exposure_s": 10, "count": 1}"#,
+        );
         assert_eq!(e.field.as_deref(), Some("target.dec_deg"));
         assert!(e.message.contains("invalid type"), "{}", e.message);
-        let e = err(r#"{"target": {"name": "x", "ra_deg": 1, "dec_deg": 2}, "exposure_s": 10, "count": 1, "colour": "red"}"#);
+        let e = err(
+            r#"{"target": {"name": "x", "ra_deg": 1, "dec_deg": 2}, "exposure_s": 10, "count": 1, "colour": "red"}"#,
+        );
         assert_eq!(e.field.as_deref(), Some("colour"));
     }
 

@@ -51,7 +51,13 @@ impl ApiError {
     pub fn invalid_values(errors: Vec<FieldError>) -> Self {
         let message = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
         let field = errors.first().map(|e| e.field.clone());
-        ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, code: "invalid_value", message, field, errors }
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "invalid_value",
+            message,
+            field,
+            errors,
+        }
     }
 }
 
@@ -61,7 +67,9 @@ impl From<StoreError> for ApiError {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "store_unavailable",
-            format!("the store could not complete the operation ({e}); nothing was changed — retry later"),
+            format!(
+                "the store could not complete the operation ({e}); nothing was changed — retry later"
+            ),
         )
     }
 }

@@ -70,8 +70,12 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id: RequestId = id.parse().map_err(|_| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_id", format!("`{id}` is not a request id (a positive integer)"))
-            .field("id")
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_id",
+            format!("`{id}` is not a request id (a positive integer)"),
+        )
+        .field("id")
     })?;
     let store = &st.ledger.store;
     let Some(rec) = store.request(id).await? else {

@@ -128,7 +128,11 @@ pub fn load_str(
 
 /// Deserialises one section. On a type error the offending key is set aside and the
 /// rest retried, so every bad key of the section is reported, not just the first.
-fn section<T: DeserializeOwned>(mut value: Value, path: &str, issues: &mut Vec<ConfigIssue>) -> Option<T> {
+fn section<T: DeserializeOwned>(
+    mut value: Value,
+    path: &str,
+    issues: &mut Vec<ConfigIssue>,
+) -> Option<T> {
     let mut set_aside: Vec<String> = Vec::new();
     // Bounded: each retry removes one key.
     for _ in 0..64 {

@@ -5,19 +5,29 @@ use super::InterlockError;
 
 #[derive(Debug, Clone, Error)]
 pub enum DeviceError {
-    #[error("driver `{driver}` is not running (it is being restarted); the operation is retried when it is back")]
+    #[error(
+        "driver `{driver}` is not running (it is being restarted); the operation is retried when it is back"
+    )]
     DriverDown { driver: String },
-    #[error("driver `{driver}` stopped while `{method}` was pending; the operation is retried when it is back")]
+    #[error(
+        "driver `{driver}` stopped while `{method}` was pending; the operation is retried when it is back"
+    )]
     Interrupted { driver: String, method: String },
-    #[error("driver `{driver}` did not answer `{method}` within {after_s} s; it will be restarted if it stays silent")]
+    #[error(
+        "driver `{driver}` did not answer `{method}` within {after_s} s; it will be restarted if it stays silent"
+    )]
     Timeout { driver: String, method: String, after_s: f64 },
     #[error("{driver}/{device} refused `{method}` ({code}): {message}")]
     Device { driver: String, device: String, method: String, code: ErrorCode, message: String },
-    #[error("{driver}/{device} answered `{method}` with something teld cannot read ({message}); the driver and teld disagree on the protocol")]
+    #[error(
+        "{driver}/{device} answered `{method}` with something teld cannot read ({message}); the driver and teld disagree on the protocol"
+    )]
     BadAnswer { driver: String, device: String, method: String, message: String },
     #[error("refused by interlock: {0}")]
     Interlock(#[from] InterlockError),
-    #[error("{what} did not happen within {after_s} s (simulated clock); the device may be stuck — check it")]
+    #[error(
+        "{what} did not happen within {after_s} s (simulated clock); the device may be stuck — check it"
+    )]
     WaitTimeout { what: String, after_s: f64 },
     #[error("{0} is not available on this telescope")]
     Missing(&'static str),
@@ -27,6 +37,11 @@ impl DeviceError {
     /// True when the fault is the link to the driver, not the device: the work can be
     /// retried unchanged once the driver is back.
     pub fn is_link_fault(&self) -> bool {
-        matches!(self, DeviceError::DriverDown { .. } | DeviceError::Interrupted { .. } | DeviceError::Timeout { .. })
+        matches!(
+            self,
+            DeviceError::DriverDown { .. }
+                | DeviceError::Interrupted { .. }
+                | DeviceError::Timeout { .. }
+        )
     }
 }

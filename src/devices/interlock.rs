@@ -7,13 +7,17 @@ use thiserror::Error;
 
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum InterlockError {
-    #[error("target is {separation_deg:.1}° from the Sun; the limit is {limit_deg}° (safety.sun_avoidance_deg)")]
+    #[error(
+        "target is {separation_deg:.1}° from the Sun; the limit is {limit_deg}° (safety.sun_avoidance_deg)"
+    )]
     SunTooClose { separation_deg: f64, limit_deg: f64 },
     #[error("target is at altitude {altitude_deg:.1}°, below the {limit_deg}° limit")]
     BelowLimit { altitude_deg: f64, limit_deg: f64 },
     #[error("the site is not safe ({reason}); the dome stays closed until it is")]
     Unsafe { reason: String },
-    #[error("the Sun is at {sun_altitude_deg:.1}°, above the {limit_deg}° limit for opening (observing.sun_altitude_max_deg)")]
+    #[error(
+        "the Sun is at {sun_altitude_deg:.1}°, above the {limit_deg}° limit for opening (observing.sun_altitude_max_deg)"
+    )]
     Daylight { sun_altitude_deg: f64, limit_deg: f64 },
 }
 
@@ -50,11 +54,17 @@ impl Interlocks {
         let of_date = target.to_of_date(at);
         let separation_deg = of_date.separation_deg(sun::position(at));
         if separation_deg < self.sun_avoidance_deg {
-            return Err(InterlockError::SunTooClose { separation_deg, limit_deg: self.sun_avoidance_deg });
+            return Err(InterlockError::SunTooClose {
+                separation_deg,
+                limit_deg: self.sun_avoidance_deg,
+            });
         }
         let h = of_date.to_horizontal(&self.site, at);
         if h.alt_deg < self.min_altitude_deg {
-            return Err(InterlockError::BelowLimit { altitude_deg: h.alt_deg, limit_deg: self.min_altitude_deg });
+            return Err(InterlockError::BelowLimit {
+                altitude_deg: h.alt_deg,
+                limit_deg: self.min_altitude_deg,
+            });
         }
         Ok(h)
     }
@@ -66,7 +76,10 @@ impl Interlocks {
         }
         let sun_altitude_deg = sun::altitude_deg(&self.site, at);
         if sun_altitude_deg > self.sun_altitude_max_deg {
-            return Err(InterlockError::Daylight { sun_altitude_deg, limit_deg: self.sun_altitude_max_deg });
+            return Err(InterlockError::Daylight {
+                sun_altitude_deg,
+                limit_deg: self.sun_altitude_max_deg,
+            });
         }
         Ok(())
     }

@@ -100,7 +100,9 @@ impl Link {
         self.lock_pending().clear();
     }
 
-    fn lock_pending(&self) -> std::sync::MutexGuard<'_, HashMap<u64, (String, oneshot::Sender<Answer>)>> {
+    fn lock_pending(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<u64, (String, oneshot::Sender<Answer>)>> {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -26,7 +26,10 @@ pub fn resolve_program(program: &str) -> Result<PathBuf, String> {
     }
     let beside = std::env::current_exe().ok().and_then(|exe| exe.parent().map(Path::to_path_buf));
     let mut searched = Vec::new();
-    for dir in beside.into_iter().chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())) {
+    for dir in beside
+        .into_iter()
+        .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()))
+    {
         let candidate = dir.join(program);
         if candidate.is_file() {
             return Ok(candidate);

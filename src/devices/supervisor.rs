@@ -65,7 +65,8 @@ impl DriverHandle {
     /// Sends a device call to the running driver.
     pub async fn call(&self, device: &str, call: Call) -> Result<Value, DeviceError> {
         let link = self.shared.link.borrow().clone();
-        let link = link.ok_or_else(|| DeviceError::DriverDown { driver: self.shared.name.clone() })?;
+        let link =
+            link.ok_or_else(|| DeviceError::DriverDown { driver: self.shared.name.clone() })?;
         link.call(Some(device), call, self.shared.request_timeout).await
     }
 
@@ -133,7 +134,15 @@ async fn supervise(cfg: DriverConfig, shared: Arc<Shared>, shutdown: Cancellatio
         shared.link.send_replace(None);
         let reason = match end {
             RunEnd::Shutdown => {
-                set_view(&shared, &cfg, DriverStatus::Down, None, None, restarts, Some("teld shut down".into()));
+                set_view(
+                    &shared,
+                    &cfg,
+                    DriverStatus::Down,
+                    None,
+                    None,
+                    restarts,
+                    Some("teld shut down".into()),
+                );
                 return;
             }
             RunEnd::Failed(reason) => reason,
@@ -152,7 +161,9 @@ async fn supervise(cfg: DriverConfig, shared: Arc<Shared>, shutdown: Cancellatio
             detail: Some(reason.clone()),
             at: now,
         });
-        if let Err(e) = ctx.store.record_device_event(now, &cfg.name, "driver_down", Some(&reason)).await {
+        if let Err(e) =
+            ctx.store.record_device_event(now, &cfg.name, "driver_down", Some(&reason)).await
+        {
             tracing::warn!(driver = %cfg.name, "could not record driver event: {e}");
         }
         tokio::select! {
@@ -178,10 +189,11 @@ async fn run_once(
         Ok(p) => p,
         Err(e) => return RunEnd::Failed(e),
     };
-    let DriverProcess { mut child, stdin, mut stdout, pid } = match spawn(&cfg.name, &program, &cfg.args) {
-        Ok(p) => p,
-        Err(e) => return RunEnd::Failed(format!("cannot start {}: {e}", program.display())),
-    };
+    let DriverProcess { mut child, stdin, mut stdout, pid } =
+        match spawn(&cfg.name, &program, &cfg.args) {
+            Ok(p) => p,
+            Err(e) => return RunEnd::Failed(format!("cannot start {}: {e}", program.display())),
+        };
     let (to_driver, from_daemon) = mpsc::channel::<DaemonMessage>(64);
     let writer = tokio::spawn(write_loop(stdin, from_daemon));
     let start_timeout = Duration::from_secs_f64(cfg.start_timeout_s);
@@ -216,7 +228,15 @@ async fn run_once(
     let devices = match link.call(None, configure, start_timeout).await {
         Ok(v) => match serde_json::from_value::<Vec<DeviceInfo>>(v) {
             Ok(d) => d,
-            Err(e) => return stop(child, writer, Some(reader), format!("answered configure with an unreadable device list: {e}")).await,
+            Err(e) => {
+                return stop(
+                    child,
+                    writer,
+                    Some(reader),
+                    format!("answered configure with an unreadable device list: {e}"),
+                )
+                .await;
+            }
         },
         Err(e) => return stop(child, writer, Some(reader), format!("configure failed: {e}")).await,
     };
@@ -228,7 +248,12 @@ async fn run_once(
     set_view(shared, cfg, DriverStatus::Up, pid, Some(hello.version.clone()), restarts, None);
     tracing::info!(driver = %cfg.name, pid, version = %hello.version, "driver up");
     let now = ctx.clock.now();
-    ctx.core.publish(Event::Driver { driver: cfg.name.clone(), status: "up".into(), detail: None, at: now });
+    ctx.core.publish(Event::Driver {
+        driver: cfg.name.clone(),
+        status: "up".into(),
+        detail: None,
+        at: now,
+    });
     let _ = ctx.store.record_device_event(now, &cfg.name, "driver_up", Some(&hello.version)).await;
 
     let interval = Duration::from_secs_f64(cfg.heartbeat_interval_s);

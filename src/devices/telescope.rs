@@ -2,9 +2,7 @@
 //! operations the executor and operators use.
 
 use teld_astro::{Icrs, OfDate};
-use teld_driver_protocol::{
-    CameraStatus, DomeState, EquatorialSystem, MountState, ShutterStatus,
-};
+use teld_driver_protocol::{CameraStatus, DomeState, EquatorialSystem, MountState, ShutterStatus};
 use tokio::sync::watch;
 
 use super::interlock::SiteSafety;
@@ -112,7 +110,9 @@ impl Telescope {
         let off = self.pointing_icrs(&st).separation_deg(target);
         if off > ARRIVAL_TOLERANCE_DEG {
             return Err(DeviceError::WaitTimeout {
-                what: format!("arrival at the target (mount reports {off:.3}° away after the slew)"),
+                what: format!(
+                    "arrival at the target (mount reports {off:.3}° away after the slew)"
+                ),
                 after_s: self.timeouts.slew_s,
             });
         }
@@ -180,9 +180,14 @@ impl Telescope {
     async fn wait_dome(&self, what: &str, want: ShutterStatus) -> Result<DomeState, DeviceError> {
         let dome = self.dome.as_ref().ok_or(DeviceError::Missing("a dome"))?;
         let t = self.timeouts.dome_s;
-        let st = wait_for(&self.clock, &dome.0, what, t, || dome.state(), |s| {
-            s.shutter_status == want || s.shutter_status == ShutterStatus::Error
-        })
+        let st = wait_for(
+            &self.clock,
+            &dome.0,
+            what,
+            t,
+            || dome.state(),
+            |s| s.shutter_status == want || s.shutter_status == ShutterStatus::Error,
+        )
         .await?;
         if st.shutter_status == ShutterStatus::Error {
             return Err(DeviceError::Device {

@@ -49,7 +49,10 @@ impl BlockRun<'_> {
         let req = &self.block.request;
         let (ledger, clock, tel) = (&self.ctx.ledger, &self.ctx.clock, &self.tel.name);
         let from = [RequestState::Queued, RequestState::Scheduled];
-        match ledger.transition(req.id, &from, RequestState::Observing, Some(&format!("on {tel}"))).await {
+        match ledger
+            .transition(req.id, &from, RequestState::Observing, Some(&format!("on {tel}")))
+            .await
+        {
             Ok(true) => {}
             Ok(false) => return Outcome::Aborted, // cancelled or taken meanwhile
             Err(e) => {
@@ -61,7 +64,14 @@ impl BlockRun<'_> {
             Ok(id) => id,
             Err(e) => {
                 tracing::error!(request = req.id, "cannot record the observation: {e}");
-                let _ = ledger.transition(req.id, &[RequestState::Observing], RequestState::Queued, Some("store error")).await;
+                let _ = ledger
+                    .transition(
+                        req.id,
+                        &[RequestState::Observing],
+                        RequestState::Queued,
+                        Some("store error"),
+                    )
+                    .await;
                 return Outcome::Failed;
             }
         };
@@ -80,7 +90,15 @@ impl BlockRun<'_> {
                 let _ = store.end_observation(obs, "completed", None, now).await;
                 self.observation_event(obs, ObservationPhase::Completed, None);
                 let detail = format!("{} frames taken", req.spec.count);
-                if let Err(e) = ledger.transition(req.id, &[RequestState::Observing], RequestState::Completed, Some(&detail)).await {
+                if let Err(e) = ledger
+                    .transition(
+                        req.id,
+                        &[RequestState::Observing],
+                        RequestState::Completed,
+                        Some(&detail),
+                    )
+                    .await
+                {
                     tracing::error!(request = req.id, "cannot mark completed: {e}");
                 }
                 Outcome::Completed
@@ -91,7 +109,14 @@ impl BlockRun<'_> {
                 let _ = store.end_observation(obs, "aborted", Some(&reason), now).await;
                 self.observation_event(obs, ObservationPhase::Aborted, Some(reason.clone()));
                 let detail = format!("interrupted: {reason}; back in the queue");
-                let _ = ledger.transition(req.id, &[RequestState::Observing], RequestState::Queued, Some(&detail)).await;
+                let _ = ledger
+                    .transition(
+                        req.id,
+                        &[RequestState::Observing],
+                        RequestState::Queued,
+                        Some(&detail),
+                    )
+                    .await;
                 Outcome::Aborted
             }
             Err(fault) => {
@@ -101,7 +126,9 @@ impl BlockRun<'_> {
                 }
                 let _ = store.end_observation(obs, "failed", Some(&reason), now).await;
                 self.observation_event(obs, ObservationPhase::Failed, Some(reason.clone()));
-                if let Err(e) = ledger.failed_attempt(req.id, &reason, self.ctx.observing.max_attempts).await {
+                if let Err(e) =
+                    ledger.failed_attempt(req.id, &reason, self.ctx.observing.max_attempts).await
+                {
                     tracing::error!(request = req.id, "cannot record the failed attempt: {e}");
                 }
                 Outcome::Failed
@@ -135,7 +162,9 @@ impl BlockRun<'_> {
                 return Err(Stop::Interrupted("night ends before the next frame would".into()));
             }
             if !vis.observable_over(now, end) || !vis.window_allows(now, end) {
-                return Err(Stop::Interrupted("target no longer observable (limits or window)".into()));
+                return Err(Stop::Interrupted(
+                    "target no longer observable (limits or window)".into(),
+                ));
             }
             self.show(obs, seq - 1, "exposing");
             let frame = take_frame(tel, self.cfg, self.ctx, req, obs, seq).await?;
@@ -178,8 +207,12 @@ impl BlockRun<'_> {
         };
         self.ctx.core.update(|s| {
             let t = s.telescopes.entry(self.tel.name.clone()).or_default();
-            let started_at = t.block.as_ref().filter(|b| b.observation_id == obs).map(|b| b.started_at.clone());
-            t.block = Some(BlockView { started_at: started_at.unwrap_or(view.started_at.clone()), ..view });
+            let started_at =
+                t.block.as_ref().filter(|b| b.observation_id == obs).map(|b| b.started_at.clone());
+            t.block = Some(BlockView {
+                started_at: started_at.unwrap_or(view.started_at.clone()),
+                ..view
+            });
         });
     }
 

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use hifitime::{Duration, Epoch};
 use tokio_util::sync::CancellationToken;
 
+use super::ObserveContext;
 use super::block::{BlockRun, Outcome};
 use super::night::night;
-use super::ObserveContext;
 use crate::config::TelescopeConfig;
 use crate::devices::Telescope;
 use crate::schedule::Dispatcher;
@@ -41,11 +41,16 @@ pub async fn run_executor(
                 ctx.set_activity(&name, "closing for the day");
                 match tel.make_safe().await {
                     Ok(()) => closed_for_day = true,
-                    Err(e) => tracing::error!(telescope = %name, "could not close for the day: {e}"),
+                    Err(e) => {
+                        tracing::error!(telescope = %name, "could not close for the day: {e}")
+                    }
                 }
             }
             let until = n.next_change.map(|t| format!(" (dusk at {})", hms(t))).unwrap_or_default();
-            ctx.set_activity(&name, format!("waiting for night: Sun at {:.1}°{until}", n.sun_altitude_deg));
+            ctx.set_activity(
+                &name,
+                format!("waiting for night: Sun at {:.1}°{until}", n.sun_altitude_deg),
+            );
             idle(&ctx, &mut wake, n.next_change, &shutdown).await;
             continue;
         }
@@ -77,14 +82,16 @@ pub async fn run_executor(
         };
         let Some(block) = blocks.into_iter().next() else {
             ctx.set_activity(&name, "idle: no request observable now");
-            idle(&ctx, &mut wake, Some(now + Duration::from_seconds(IDLE_RECHECK_S)), &shutdown).await;
+            idle(&ctx, &mut wake, Some(now + Duration::from_seconds(IDLE_RECHECK_S)), &shutdown)
+                .await;
             continue;
         };
         ctx.set_activity(&name, format!("observing request {}", block.request.id));
         let run = BlockRun { tel: &tel, cfg: &cfg, ctx: &ctx, block: &block, night_end };
         if let Outcome::Failed = run.run(&shutdown).await {
             // Don't spin on a fault: let the device or driver recover first.
-            idle(&ctx, &mut wake, Some(ctx.clock.now() + Duration::from_seconds(30.0)), &shutdown).await;
+            idle(&ctx, &mut wake, Some(ctx.clock.now() + Duration::from_seconds(30.0)), &shutdown)
+                .await;
         }
     }
     ctx.set_activity(&name, "shutting down: closing and parking");

@@ -34,9 +34,14 @@ pub(super) async fn take_frame(
     tel.camera.start_exposure(spec.exposure_s, true).await?;
     let timeout = spec.exposure_s + cfg.readout_timeout_s;
     let cam = &tel.camera;
-    let camera = wait_for(clock, &cam.0, "exposure to finish", timeout, || cam.state(), |s| {
-        s.image_ready || s.camera_state == CameraStatus::Error
-    })
+    let camera = wait_for(
+        clock,
+        &cam.0,
+        "exposure to finish",
+        timeout,
+        || cam.state(),
+        |s| s.image_ready || s.camera_state == CameraStatus::Error,
+    )
     .await?;
     if camera.camera_state == CameraStatus::Error {
         return Err(Stop::Device(DeviceError::Device {
@@ -70,8 +75,13 @@ pub(super) async fn take_frame(
         site_name: ctx.site.name.clone(),
         site: ctx.site.site(),
         target: spec.target.icrs(),
-        mount: Some(MountPointing { icrs: pointing, alt_deg: mount.altitude, az_deg: mount.azimuth }),
-        airmass: teld_astro::Horizontal { alt_deg: mount.altitude, az_deg: mount.azimuth }.airmass(),
+        mount: Some(MountPointing {
+            icrs: pointing,
+            alt_deg: mount.altitude,
+            az_deg: mount.azimuth,
+        }),
+        airmass: teld_astro::Horizontal { alt_deg: mount.altitude, az_deg: mount.azimuth }
+            .airmass(),
         weather,
         device_exposure_start: Some(info.exposure_start.clone()),
         software: crate::SOFTWARE.to_string(),
@@ -79,9 +89,11 @@ pub(super) async fn take_frame(
     let archive = Arc::clone(&ctx.archive);
     let spool_file = spool.clone();
     let meta_for_write = meta.clone();
-    let stored = tokio::task::spawn_blocking(move || archive.store_frame(&spool_file, &info, &meta_for_write))
-        .await
-        .map_err(|e| Stop::Interrupted(format!("frame writer task failed: {e}")))??;
+    let stored = tokio::task::spawn_blocking(move || {
+        archive.store_frame(&spool_file, &info, &meta_for_write)
+    })
+    .await
+    .map_err(|e| Stop::Interrupted(format!("frame writer task failed: {e}")))??;
     let new = NewFrame {
         request_id: req.id,
         observation_id: obs,

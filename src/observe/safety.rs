@@ -78,7 +78,13 @@ fn judge(w: &WeatherState) -> (bool, String) {
     (false, reason)
 }
 
-async fn announce(telescope: &str, ctx: &ObserveContext, safe: bool, reason: &str, at: hifitime::Epoch) {
+async fn announce(
+    telescope: &str,
+    ctx: &ObserveContext,
+    safe: bool,
+    reason: &str,
+    at: hifitime::Epoch,
+) {
     let at_text = teld_driver_protocol::time::format_utc(at);
     let reason_opt = (!safe).then(|| reason.to_string());
     if safe {
@@ -104,7 +110,15 @@ async fn secure(tel: &Telescope, ctx: &ObserveContext, unsafe_since: hifitime::E
         Ok(()) => {
             let now = ctx.clock.now();
             let took = (now - unsafe_since).to_seconds();
-            let _ = ctx.store.record_device_event(now, &tel.name, "secured", Some(&format!("closed and parked {took:.0} s after unsafe"))).await;
+            let _ = ctx
+                .store
+                .record_device_event(
+                    now,
+                    &tel.name,
+                    "secured",
+                    Some(&format!("closed and parked {took:.0} s after unsafe")),
+                )
+                .await;
             if took > ctx.safety.close_within_s {
                 let message = format!(
                     "closing and parking took {took:.0} s, over the {} s limit (safety.close_within_s)",
@@ -120,7 +134,11 @@ async fn secure(tel: &Telescope, ctx: &ObserveContext, unsafe_since: hifitime::E
         Err(e) => {
             let message = format!("could not close and park: {e}; retrying");
             tracing::error!(telescope = %tel.name, "{message}");
-            ctx.core.publish(Event::Alert { source: tel.name.clone(), message, at: ctx.clock.now() });
+            ctx.core.publish(Event::Alert {
+                source: tel.name.clone(),
+                message,
+                at: ctx.clock.now(),
+            });
             false
         }
     }

@@ -48,14 +48,19 @@ impl Dispatcher {
             {
                 let from = [RequestState::Queued, RequestState::Scheduled];
                 self.ledger
-                    .transition(req.id, &from, RequestState::Expired, Some("window ended before it could be observed"))
+                    .transition(
+                        req.id,
+                        &from,
+                        RequestState::Expired,
+                        Some("window ended before it could be observed"),
+                    )
                     .await?;
                 continue;
             }
             let frames_done = store.frame_count(req.id).await?;
             let remaining = req.spec.count.saturating_sub(frames_done);
-            let duration_s = BLOCK_OVERHEAD_S
-                + remaining as f64 * (req.spec.exposure_s + PER_FRAME_OVERHEAD_S);
+            let duration_s =
+                BLOCK_OVERHEAD_S + remaining as f64 * (req.spec.exposure_s + PER_FRAME_OVERHEAD_S);
             let vis = Visibility::new(&self.limits, &req.spec);
             let end = now + Duration::from_seconds(duration_s);
             let fits_now =
@@ -69,7 +74,13 @@ impl Dispatcher {
         Ok(blocks)
     }
 
-    fn observable_tonight(&self, vis: &Visibility, now: Epoch, night_end: Epoch, duration_s: f64) -> bool {
+    fn observable_tonight(
+        &self,
+        vis: &Visibility,
+        now: Epoch,
+        night_end: Epoch,
+        duration_s: f64,
+    ) -> bool {
         let step = Duration::from_seconds(TONIGHT_STEP_S);
         let length = Duration::from_seconds(duration_s);
         let mut t = now;
@@ -86,7 +97,12 @@ impl Dispatcher {
         match (req.state, tonight) {
             (RequestState::Queued, true) => {
                 self.ledger
-                    .transition(req.id, &[RequestState::Queued], RequestState::Scheduled, Some("in tonight's plan"))
+                    .transition(
+                        req.id,
+                        &[RequestState::Queued],
+                        RequestState::Scheduled,
+                        Some("in tonight's plan"),
+                    )
                     .await?;
             }
             (RequestState::Scheduled, false) => {

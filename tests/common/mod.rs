@@ -1,4 +1,7 @@
 //! Shared helpers for the end-to-end tests.
 #![allow(dead_code)]
 
+pub mod daemon;
+pub mod http;
+pub mod mqtt;
 pub mod peers;

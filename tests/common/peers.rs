@@ -19,7 +19,8 @@ fn required() -> bool {
 /// otherwise prints what is not exercised and returns `None` so the test can return.
 pub fn require<T>(found: Option<T>, peer: &str, not_exercised: &str) -> Option<T> {
     if found.is_none() {
-        let msg = format!("{peer} not available: {not_exercised} NOT exercised (run .ci/install-peers)");
+        let msg =
+            format!("{peer} not available: {not_exercised} NOT exercised (run .ci/install-peers)");
         if required() {
             panic!("TELD_REQUIRE_PEERS=1 but {msg}");
         }
