@@ -8,3 +8,6 @@ mod validate;
 
 pub use load::{ConfigError, ConfigIssue, DEFAULT_CONFIG, load_file, load_str};
 pub use types::*;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,87 @@
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+#[test]
+fn embedded_default_is_valid_and_describes_the_simulated_observatory() {
+    let c = load_str(DEFAULT_CONFIG, "default", env(&[])).unwrap();
+    assert_eq!(c.site.name, "la-palma");
+    assert_eq!(c.drivers[0].program_name(), "teld-driver-sim");
+    assert_eq!(c.telescopes[0].dome.as_deref(), Some("sim/dome"));
+    assert!(c.http.listen.ip().is_loopback());
+    assert_eq!(c.paths.archive(), std::path::PathBuf::from("state/archive"));
+}
+
+#[test]
+fn environment_overrides_secrets_numbers_and_array_items() {
+    let c = load_str(
+        DEFAULT_CONFIG,
+        "default",
+        env(&[
+            ("TELD__TELEMETRY__PASSWORD", "s3cret=x"),
+            ("TELD__TELEMETRY__INTERVAL_S", "5.5"),
+            ("TELD__DRIVERS__0__REQUEST_TIMEOUT_S", "20"),
+            ("UNRELATED", "1"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(c.telemetry.password.as_deref(), Some("s3cret=x"));
+    assert_eq!(c.telemetry.interval_s, 5.5);
+    assert_eq!(c.drivers[0].request_timeout_s, 20.0);
+}
+
+#[test]
+fn bad_override_is_reported_with_the_variable_name() {
+    let e =
+        load_str(DEFAULT_CONFIG, "default", env(&[("TELD__DRIVERS__7__NAME", "x")])).unwrap_err();
+    assert!(e.to_string().contains("TELD__DRIVERS__7__NAME"), "{e}");
+}
+
+#[test]
+fn every_problem_is_listed_with_its_key_path() {
+    let text = r#"
+[site]
+name = "ok"
+latitude_deg = "north"
+longitude_deg = 500
+height_m = 0
+[telemetry]
+interval_s = 0
+brokr = "typo"
+[[drivers]]
+name = "sim"
+kind = "sim"
+[[telescopes]]
+name = "t1"
+mount = "sim/mount"
+camera = "other/camera"
+weather = "sim/weather"
+"#;
+    let ConfigError::Invalid { issues, .. } = load_str(text, "t.toml", env(&[])).unwrap_err()
+    else {
+        panic!("not an Invalid error")
+    };
+    let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
+    for want in ["site.latitude_deg", "telemetry.brokr", "telescopes[0].camera"] {
+        assert!(paths.contains(&want), "{want} missing from {paths:?}");
+    }
+    // A type error in [site] does not hide the problems of other sections.
+    assert!(issues.iter().any(|i| i.message.contains("other")), "{issues:?}");
+}
+
+#[test]
+fn syntax_error_names_the_position() {
+    let e = load_str("[site\nname=1", "t.toml", env(&[])).unwrap_err().to_string();
+    assert!(e.contains("(syntax)") && e.contains("line"), "{e}");
+}
+
+#[test]
+fn non_loopback_listen_is_refused_until_auth_exists() {
+    let e =
+        load_str(DEFAULT_CONFIG, "default", env(&[("TELD__HTTP__LISTEN", "\"192.168.1.5:8080\"")]))
+            .unwrap_err()
+            .to_string();
+    assert!(e.contains("http.listen") && e.contains("loopback"), "{e}");
+}
