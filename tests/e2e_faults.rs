@@ -121,7 +121,7 @@ fn teld_killed_mid_night_resumes_from_the_store() {
     let driver = teld.wait_for("a frame of A stored", Duration::from_secs(60), |t| {
         let r = t.get(&format!("/api/v1/requests/{a}"));
         let n = r["frames"].as_array().unwrap().len();
-        (n >= 1 && n < 6).then(|| t.driver_pid("sim").unwrap())
+        (1..6).contains(&n).then(|| t.driver_pid("sim").unwrap())
     });
     let before = teld.get(&format!("/api/v1/requests/{a}"))["frames"].as_array().unwrap().len();
     teld.kill9();

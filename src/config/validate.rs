@@ -55,7 +55,7 @@ pub fn check(c: &Config) -> Vec<ConfigIssue> {
             format!("`{}` must be host:port, e.g. 127.0.0.1:1883", t.broker),
         );
     }
-    if !(t.interval_s >= 0.1) {
+    if !t.interval_s.is_finite() || t.interval_s < 0.1 {
         bad("telemetry.interval_s".into(), format!("must be >= 0.1 seconds, got {}", t.interval_s));
     }
     if t.topic_prefix.is_empty() || t.topic_prefix.contains(['#', '+']) {

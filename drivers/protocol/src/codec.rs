@@ -12,6 +12,9 @@ pub const MAX_LINE_BYTES: usize = 1 << 20;
 
 /// Reads one line; `Ok(None)` at end of stream. Lines over [`MAX_LINE_BYTES`] are
 /// drained and reported as [`ProtocolError::LineTooLong`] so the link can carry on.
+///
+/// Not cancel-safe: dropping the future mid-line loses the part read so far. Read in
+/// a task of its own (as the daemon and the simulator do), not in a `select!` race.
 pub async fn read_line<R: AsyncBufRead + Unpin>(
     reader: &mut R,
     buf: &mut Vec<u8>,

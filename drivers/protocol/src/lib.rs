@@ -13,7 +13,7 @@ pub mod message;
 pub mod state;
 pub mod time;
 
-pub use call::{Call, Configure};
+pub use call::{Call, Configure, Site};
 pub use clock::{ClockSync, DriverClock};
 pub use error::{ErrorCode, ProtocolError};
 pub use message::{DaemonMessage, DeviceInfo, DriverMessage, Event, Hello, Request, Response};

@@ -98,6 +98,20 @@ impl Dome {
         self.settle(now); // an instant shutter is already there
     }
 
+    /// The daemon's clock was set back from `from` to `to`: carry on from the shutter's
+    /// position at `from`, still moving the way it was.
+    pub fn rebase(&mut self, from: Epoch, to: Epoch) {
+        let open = self.open_fraction(from);
+        let moving_to = match self.resolved(from) {
+            Shutter::Moving { to, .. } => Some(to),
+            Shutter::Still { .. } => None,
+        };
+        self.shutter = Timeline::new(to, Shutter::Still { open });
+        if let Some(target) = moving_to {
+            self.move_to(to, target);
+        }
+    }
+
     /// ASCOM AbortSlew: IDomeV3 stops all movement, the shutter included.
     pub fn abort_slew(&mut self, now: Epoch) {
         self.settle(now);

@@ -28,9 +28,7 @@ pub enum Motion {
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum MountError {
-    #[error(
-        "right ascension {0} h is outside 0..24 h (ASCOM RightAscension is in hours, J2000)"
-    )]
+    #[error("right ascension {0} h is outside 0..24 h (ASCOM RightAscension is in hours, J2000)")]
     BadRightAscension(f64),
     #[error("declination {0}° is outside -90..+90°")]
     BadDeclination(f64),
@@ -64,12 +62,17 @@ pub struct Mount {
     motion: Timeline<Motion>,
     /// ASCOM `Tracking`; during a slew it decides what happens on arrival.
     tracking: bool,
+    /// Chosen by each slew from the target's hour angle and kept while tracking, as a
+    /// German equatorial mount keeps its side until the next slew (or meridian flip).
+    pier_side: PierSide,
 }
 
 impl Mount {
     /// A mount that starts parked, as a real one does after a night's shutdown.
     pub fn new(site: Site, cfg: MountSettings, now: Epoch) -> Self {
-        Mount { site, cfg, motion: Timeline::new(now, Motion::Parked), tracking: false }
+        let park = Horizontal { alt_deg: cfg.park_alt_deg, az_deg: cfg.park_az_deg };
+        let pier_side = pier_side_for(&site, park, now);
+        Mount { site, cfg, motion: Timeline::new(now, Motion::Parked), tracking: false, pier_side }
     }
 
     fn park_position(&self) -> Horizontal {
@@ -107,10 +110,6 @@ impl Mount {
     pub fn state(&self, t: Epoch) -> MountState {
         let motion = self.resolved(t);
         let (icrs, hor) = self.pointing_at(t);
-        let ha = icrs.to_of_date(t).hour_angle_deg(&self.site, t);
-        // ASCOM SideOfPier: pierEast is the normal state, looking west (HA > 0);
-        // pierWest is through the pole, looking east.
-        let side_of_pier = if ha >= 0.0 { PierSide::East } else { PierSide::West };
         MountState {
             connected: true,
             right_ascension: (icrs.ra_deg / 15.0).rem_euclid(24.0),
@@ -120,7 +119,7 @@ impl Mount {
             tracking: self.tracking,
             slewing: matches!(motion, Motion::Slew(_)),
             at_park: matches!(motion, Motion::Parked),
-            side_of_pier,
+            side_of_pier: self.pier_side,
             equatorial_system: EquatorialSystem::J2000,
         }
     }
@@ -174,10 +173,38 @@ impl Mount {
 
     fn start_slew(&mut self, now: Epoch, goal: Goal, target_at: impl Fn(Epoch) -> Horizontal) {
         let (_, from) = self.pointing_at(now);
-        let slew =
-            Slew::plan(now, from, goal, self.cfg.slew_rate_deg_s, self.cfg.slew_accel_deg_s2, target_at);
+        let slew = Slew::plan(
+            now,
+            from,
+            goal,
+            self.cfg.slew_rate_deg_s,
+            self.cfg.slew_accel_deg_s2,
+            target_at,
+        );
+        self.pier_side = pier_side_for(&self.site, slew.to, slew.end);
         self.motion.push(now, Motion::Slew(slew));
         self.settle(now); // a zero-length slew has already arrived
+    }
+
+    /// The daemon's clock was set back from `from` to `to`: carry on from the state at
+    /// `from` (a slew continues from where it had got to) rather than undo commands.
+    pub fn rebase(&mut self, from: Epoch, to: Epoch) {
+        match self.resolved(from) {
+            Motion::Slew(s) => {
+                self.motion = Timeline::new(to, Motion::Hold(s.position(from)));
+                let site = self.site;
+                match s.goal {
+                    Goal::Target(icrs) => {
+                        self.start_slew(to, s.goal, move |t| icrs.to_horizontal(&site, t))
+                    }
+                    Goal::Park => {
+                        let park = self.park_position();
+                        self.start_slew(to, Goal::Park, move |_| park)
+                    }
+                }
+            }
+            m => self.motion = Timeline::new(to, m),
+        }
     }
 
     /// ASCOM AbortSlew: stop where the axes are; tracking keeps its setting.
@@ -245,6 +272,13 @@ impl Mount {
         }
         Ok(())
     }
+}
+
+/// ASCOM SideOfPier for a mount looking at `h`: pierEast is the normal state, looking
+/// west (hour angle > 0); pierWest is through the pole, looking east.
+fn pier_side_for(site: &Site, h: Horizontal, t: Epoch) -> PierSide {
+    let ha = h.to_of_date(site, t).hour_angle_deg(site, t);
+    if ha >= 0.0 { PierSide::East } else { PierSide::West }
 }
 
 #[cfg(test)]
@@ -426,5 +460,26 @@ mod tests {
         m.slew_to(clock.now(), ra_at_hour_angle(clock.now(), -2.0), 30.0).unwrap();
         clock.advance(120.0);
         assert_eq!(m.state(clock.now()).side_of_pier, PierSide::West, "looking east");
+        // Tracking across the meridian keeps the side until the next slew.
+        clock.advance(4.0 * 3600.0);
+        assert_eq!(m.state(clock.now()).side_of_pier, PierSide::West);
+    }
+
+    #[test]
+    fn clock_set_back_continues_from_the_current_state() {
+        let mut clock = Stepper::new();
+        let mut m = ready_mount(&clock);
+        let ra = ra_at_hour_angle(clock.now(), 0.0);
+        m.slew_to(clock.now(), ra, 20.0).unwrap();
+        let from = clock.advance(20.0);
+        let az = m.state(from).azimuth;
+        let to = from - Duration::from_seconds(3600.0);
+        m.rebase(from, to);
+        let s = m.state(to);
+        assert!(s.slewing && (s.azimuth - az).abs() < 1e-6, "{s:?}");
+        let end = m.next_change_after(to).unwrap();
+        m.settle(end);
+        let s = m.state(end);
+        assert!(!s.slewing && (s.right_ascension - ra).abs() < 1e-9 && s.tracking);
     }
 }

@@ -1,8 +1,9 @@
 //! Image formation: what the CCD records for an exposure of the synthetic sky.
 //!
-//! Electrons per pixel = stars (Gaussian PSF integrated exactly over each pixel) + sky
-//! + dark current; then Poisson noise on all of them, Gaussian read noise, the bias
-//! level, conversion to ADU by the gain, and clipping at 16 bits.
+//! Electrons per pixel are the stars (a Gaussian PSF integrated exactly over each
+//! pixel), the sky and the dark current; then come Poisson noise on all of them,
+//! Gaussian read noise, the bias level, conversion to ADU by the gain, and clipping
+//! at 16 bits.
 //!
 //! Orientation (for the FITS WCS): pixel (0, 0) is the first one written; x runs along
 //! a row (NAXIS1), y from row to row (NAXIS2). The pointing falls on the image centre,
@@ -18,6 +19,7 @@ use teld_astro::Icrs;
 
 use crate::settings::CameraSettings;
 use crate::starfield::{self, Star};
+use crate::trail::TrailKernel;
 
 /// Expected electrons below which noise is drawn from the Poisson distribution itself;
 /// above it the normal approximation is within 0.1 % in variance and much faster.
@@ -34,7 +36,8 @@ const FWHM_PER_SIGMA: f64 = 2.354_820_045;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scene {
     /// Where the optical axis pointed at the middle of each equal slice of the
-    /// exposure: one entry when the mount held still, many when it moved (trails).
+    /// exposure: one entry when the mount held still, many when it moved (trails),
+    /// none when it moved so far that starlight smeared out below the noise.
     pub pointings: Vec<Icrs>,
     pub duration_s: f64,
     /// `false` for a dark frame: the camera's own shutter stays closed.
@@ -51,8 +54,14 @@ pub struct Scene {
 }
 
 /// Where a star lands on the detector for a given pointing, in 0-based pixels.
-pub fn star_pixel(cfg: &CameraSettings, pointing: Icrs, ra_deg: f64, dec_deg: f64) -> Option<(f64, f64)> {
-    let (xi, eta) = teld_astro::projection::to_plane(pointing.ra_deg, pointing.dec_deg, ra_deg, dec_deg)?;
+pub fn star_pixel(
+    cfg: &CameraSettings,
+    pointing: Icrs,
+    ra_deg: f64,
+    dec_deg: f64,
+) -> Option<(f64, f64)> {
+    let (xi, eta) =
+        teld_astro::projection::to_plane(pointing.ra_deg, pointing.dec_deg, ra_deg, dec_deg)?;
     let scale_rad = (cfg.plate_scale_arcsec / 3600.0).to_radians();
     let cx = (cfg.width as f64 - 1.0) / 2.0;
     let cy = (cfg.height as f64 - 1.0) / 2.0;
@@ -66,21 +75,33 @@ pub fn expected_electrons(cfg: &CameraSettings, scene: &Scene) -> Vec<f32> {
     let dark = cfg.dark_e_per_s * scene.duration_s;
     let light = if scene.light { scene.open_fraction * scene.duration_s } else { 0.0 };
     let pixel_area = cfg.plate_scale_arcsec * cfg.plate_scale_arcsec;
-    let sky = cfg.zero_point_e_per_s * 10f64.powf(-0.4 * scene.sky_mag_arcsec2) * pixel_area * light;
+    let sky =
+        cfg.zero_point_e_per_s * 10f64.powf(-0.4 * scene.sky_mag_arcsec2) * pixel_area * light;
     e.fill((dark + sky) as f32);
     let star_scale = cfg.zero_point_e_per_s * scene.transmission * light;
     if star_scale <= 0.0 || scene.pointings.is_empty() {
         return e;
     }
     let sigma = cfg.seeing_fwhm_arcsec / cfg.plate_scale_arcsec / FWHM_PER_SIGMA;
-    let slices = scene.pointings.len() as f64;
-    for star in field_stars(cfg, scene) {
-        let flux = star_scale * 10f64.powf(-0.4 * star.mag) / slices;
-        for &p in &scene.pointings {
-            if let Some((x, y)) = star_pixel(cfg, p, star.ra_deg, star.dec_deg) {
-                add_gaussian(&mut e, w, h, x, y, sigma, flux);
-            }
-        }
+    let mid = scene.pointings[scene.pointings.len() / 2];
+    let stars = field_stars(cfg, scene);
+    let placed = stars.iter().filter_map(|s| {
+        let (x, y) = star_pixel(cfg, mid, s.ra_deg, s.dec_deg)?;
+        Some((x, y, star_scale * 10f64.powf(-0.4 * s.mag)))
+    });
+    if scene.pointings.len() == 1 {
+        placed.for_each(|(x, y, flux)| add_gaussian(&mut e, w, h, x, y, sigma, flux));
+    } else {
+        // Every star moves as the one at the centre does.
+        let (cx, cy) = ((w as f64 - 1.0) / 2.0, (h as f64 - 1.0) / 2.0);
+        let path: Vec<(f64, f64)> = scene
+            .pointings
+            .iter()
+            .filter_map(|&p| star_pixel(cfg, p, mid.ra_deg, mid.dec_deg))
+            .map(|(x, y)| (x - cx, y - cy))
+            .collect();
+        let kernel = TrailKernel::new(&path, sigma);
+        placed.for_each(|(x, y, flux)| kernel.add(&mut e, w, h, x, y, flux));
     }
     e
 }
@@ -89,8 +110,7 @@ pub fn expected_electrons(cfg: &CameraSettings, scene: &Scene) -> Vec<f32> {
 fn field_stars(cfg: &CameraSettings, scene: &Scene) -> Vec<Star> {
     let mid = scene.pointings[scene.pointings.len() / 2];
     let half_diag_px = ((cfg.width as f64).hypot(cfg.height as f64)) / 2.0 + MAX_STAMP_RADIUS_PX;
-    let spread =
-        scene.pointings.iter().map(|p| p.separation_deg(mid)).fold(0.0, f64::max);
+    let spread = scene.pointings.iter().map(|p| p.separation_deg(mid)).fold(0.0, f64::max);
     let radius = half_diag_px * cfg.plate_scale_arcsec / 3600.0 + spread;
     starfield::stars_near(mid, radius, cfg.limit_mag)
 }
@@ -100,10 +120,13 @@ fn field_stars(cfg: &CameraSettings, scene: &Scene) -> Vec<Star> {
 /// differences of the normal CDF).
 fn add_gaussian(img: &mut [f32], w: usize, h: usize, x: f64, y: f64, sigma: f64, flux: f64) {
     let peak = flux / (2.0 * std::f64::consts::PI * sigma * sigma);
-    let reach = if peak > STAMP_FLOOR_E { sigma * (2.0 * (peak / STAMP_FLOOR_E).ln()).sqrt() } else { 0.0 };
+    let reach =
+        if peak > STAMP_FLOOR_E { sigma * (2.0 * (peak / STAMP_FLOOR_E).ln()).sqrt() } else { 0.0 };
     let r = (reach + 1.0).min(MAX_STAMP_RADIUS_PX);
-    let (x_lo, x_hi) = (((x - r).floor().max(0.0)) as i64, ((x + r).ceil()).min(w as f64 - 1.0) as i64);
-    let (y_lo, y_hi) = (((y - r).floor().max(0.0)) as i64, ((y + r).ceil()).min(h as f64 - 1.0) as i64);
+    let (x_lo, x_hi) =
+        (((x - r).floor().max(0.0)) as i64, ((x + r).ceil()).min(w as f64 - 1.0) as i64);
+    let (y_lo, y_hi) =
+        (((y - r).floor().max(0.0)) as i64, ((y + r).ceil()).min(h as f64 - 1.0) as i64);
     if x_lo > x_hi || y_lo > y_hi {
         return;
     }
@@ -120,7 +143,7 @@ fn add_gaussian(img: &mut [f32], w: usize, h: usize, x: f64, y: f64, sigma: f64,
 }
 
 /// Fraction of a 1-D Gaussian (centre `c`) falling in each pixel `lo..=hi`.
-fn pixel_fractions(lo: i64, hi: i64, c: f64, sigma: f64) -> Vec<f64> {
+pub(crate) fn pixel_fractions(lo: i64, hi: i64, c: f64, sigma: f64) -> Vec<f64> {
     let cdf = |edge: f64| normal_cdf((edge - c) / sigma);
     let mut prev = cdf(lo as f64 - 0.5);
     (lo..=hi)

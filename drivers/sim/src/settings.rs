@@ -276,7 +276,13 @@ impl Settings {
     }
 }
 
-fn within(key: &'static str, v: f64, lo: f64, hi: f64, expected: &'static str) -> Result<(), SettingsError> {
+fn within(
+    key: &'static str,
+    v: f64,
+    lo: f64,
+    hi: f64,
+    expected: &'static str,
+) -> Result<(), SettingsError> {
     if v.is_finite() && (lo..=hi).contains(&v) {
         Ok(())
     } else {

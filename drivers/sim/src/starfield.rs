@@ -93,7 +93,8 @@ fn cell_stars(band: &Band, ra_index: usize, limit_mag: f64, out: &mut Vec<Star>)
             return;
         }
         let ra_deg = ra_lo + width * rng.random::<f64>();
-        let dec_deg = (s_lo + (s_hi - s_lo) * rng.random::<f64>()).clamp(-1.0, 1.0).asin().to_degrees();
+        let dec_deg =
+            (s_lo + (s_hi - s_lo) * rng.random::<f64>()).clamp(-1.0, 1.0).asin().to_degrees();
         out.push(Star { ra_deg, dec_deg, mag });
     }
 }

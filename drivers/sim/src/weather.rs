@@ -58,7 +58,8 @@ impl Weather {
             + DAILY_TEMPERATURE_SWING_C * (TAU * (solar_hours - 15.0) / 24.0).cos()
             + 0.3 * wave(5400.0, 0.0);
         let mut humidity = 30.0 + 8.0 * wave(4.0 * 3600.0, 1.0);
-        let pressure = SEA_LEVEL_PRESSURE_HPA * (-self.site.height_m / PRESSURE_SCALE_HEIGHT_M).exp()
+        let pressure = SEA_LEVEL_PRESSURE_HPA
+            * (-self.site.height_m / PRESSURE_SCALE_HEIGHT_M).exp()
             + 1.5 * wave(86_400.0, 2.0);
         let mut wind_speed = (4.0 + 2.0 * wave(2300.0, 0.5) + 0.8 * wave(700.0, 1.5)).max(0.0);
         let mut cloud_cover = 0.0;
