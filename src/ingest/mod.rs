@@ -24,4 +24,10 @@ pub enum IngestError {
     SpoolSize { path: String, expected: u64, actual: u64, width: u32, height: u32, pixel: String },
     #[error("FITS library error writing {path}: {message}")]
     Fits { path: String, message: String },
+    #[error("{path} cannot be used in the archive: {reason}")]
+    UnusablePath { path: String, reason: String },
+    #[error(
+        "the FITS file {path} did not read back as written ({reason}); it was not archived and the spool file is kept. Check the disk (full, failing?) and retry"
+    )]
+    ReadBack { path: String, reason: String },
 }
