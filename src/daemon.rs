@@ -51,6 +51,11 @@ pub async fn run(
 ) -> Result<(), StartError> {
     let paths = &config.paths;
     let archive = Arc::new(Archive::open(&paths.archive(), &paths.spool())?);
+    // Temp files of a write cut short by a crash are never frames; clear them before
+    // anything new is written.
+    for leftover in archive.sweep_temp()? {
+        tracing::warn!(path = %leftover.display(), "removed a partial frame left by a crash");
+    }
     let url = match &config.store.url {
         Some(u) => u.clone(),
         None => Store::default_url(&paths.state_dir)?,

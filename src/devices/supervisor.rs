@@ -276,6 +276,9 @@ async fn run_once(
             RunEnd::Shutdown
         }
     };
+    // Down first, then fail the pending calls: whoever sees `Interrupted` also sees
+    // the driver down, so it can tell a link fault from a device fault.
+    shared.link.send_replace(None);
     link.fail_all();
     let _ = child.start_kill();
     let _ = child.wait().await;

@@ -67,6 +67,14 @@ impl Telescope {
         }
     }
 
+    /// Names of the drivers this telescope depends on.
+    pub fn driver_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.drivers().iter().map(|d| d.name().to_string()).collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     fn drivers(&self) -> Vec<&super::DriverHandle> {
         let mut v = vec![&self.mount.0.driver, &self.camera.0.driver, &self.weather.0.driver];
         if let Some(d) = &self.dome {

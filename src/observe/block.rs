@@ -42,6 +42,8 @@ pub(super) enum Stop {
     Store(#[from] StoreError),
     #[error(transparent)]
     Ingest(#[from] crate::ingest::IngestError),
+    #[error("a driver of this telescope stopped during the observation ({0})")]
+    DriverLost(String),
 }
 
 impl BlockRun<'_> {
@@ -76,9 +78,21 @@ impl BlockRun<'_> {
             }
         };
         self.observation_event(obs, ObservationPhase::Started, None);
+        let restarts_before = self.driver_restarts();
         let result = tokio::select! {
             r = self.observe(obs) => r,
             reason = self.interruption(shutdown) => Err(Stop::Interrupted(reason)),
+        };
+        // A driver that died under the block shows up first as whatever noticed it
+        // (the weather turning "unknown", a call interrupted). Classify by cause, so a
+        // request that keeps crashing a driver is retired like any failing request.
+        let result = match result {
+            Err(Stop::Interrupted(reason))
+                if !self.tel.drivers_up() || self.driver_restarts() != restarts_before =>
+            {
+                Err(Stop::DriverLost(reason))
+            }
+            other => other,
         };
         self.ctx.core.update(|s| {
             s.telescopes.entry(tel.clone()).or_default().block = None;
@@ -121,7 +135,9 @@ impl BlockRun<'_> {
             }
             Err(fault) => {
                 let reason = fault.to_string();
-                if !matches!(fault, Stop::Device(ref d) if d.is_link_fault()) {
+                let link_fault = matches!(fault, Stop::DriverLost(_))
+                    || matches!(fault, Stop::Device(ref d) if d.is_link_fault());
+                if !link_fault {
                     let _ = self.tel.camera.abort_exposure().await;
                 }
                 let _ = store.end_observation(obs, "failed", Some(&reason), now).await;
@@ -190,6 +206,11 @@ impl BlockRun<'_> {
             },
             _ = shutdown.cancelled() => "teld is shutting down".into(),
         }
+    }
+
+    fn driver_restarts(&self) -> u32 {
+        let snap = self.ctx.core.snapshot();
+        self.tel.driver_names().iter().filter_map(|d| snap.drivers.get(d)).map(|v| v.restarts).sum()
     }
 
     fn show(&self, obs: i64, frames_done: u32, phase: &str) {
