@@ -7,6 +7,7 @@ pub mod config;
 pub mod core;
 pub mod ingest;
 pub mod model;
+pub mod telemetry;
 
 pub use teld_astro as astro;
 
