@@ -1,8 +1,8 @@
 //! Wiring: builds every part from the configuration, runs them, and stops them in an
 //! order that leaves the telescopes safe.
 //!
-//! Start: store (and restart recovery) → HTTP listener → drivers → per telescope a
-//! safety monitor and an executor → telemetry → ready.
+//! Start: store (and restart recovery) → HTTP listener → telemetry → drivers → per
+//! telescope a safety monitor and an executor → ready.
 //! Stop: executors finish or abort their block and close and park through the
 //! still-running drivers → drivers are told to shut down → telemetry says offline.
 
@@ -91,6 +91,14 @@ pub async fn run(
 
     let drivers_stop = CancellationToken::new();
     let telemetry_stop = CancellationToken::new();
+    // Started before the drivers so subscribers see every event from the first one.
+    let telemetry = crate::telemetry::spawn(
+        config.telemetry.clone(),
+        config.site.name.clone(),
+        core.clone(),
+        clock.clone(),
+        telemetry_stop.clone(),
+    );
     let mut supervisors = JoinSet::new();
     let sup_ctx = Arc::new(supervisor_context(&config, &clock, &core, &store, archive.spool_dir()));
     let mut drivers: HashMap<String, DriverHandle> = HashMap::new();
@@ -155,6 +163,7 @@ pub async fn run(
         tracing::warn!("HTTP server ended with an error: {e}");
     }
     telemetry_stop.cancel();
+    let _ = telemetry.await;
     let _ = watchdog.await;
     store.close().await;
     tracing::info!("teld stopped");

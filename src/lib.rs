@@ -16,6 +16,7 @@ pub mod observe;
 pub mod schedule;
 pub mod store;
 pub mod systemd;
+pub mod telemetry;
 
 pub use teld_astro as astro;
 
