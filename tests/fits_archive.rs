@@ -371,29 +371,5 @@ fn killed_writer_leaves_only_complete_frames_and_loses_nothing() {
     assert_eq!(fits_files(s.archive.root()), stored);
 }
 
-/// Write speed of a 1024×1024 u16 frame with checksum and read-back check.
-/// Run once: `cargo test --release -p teld --test fits_archive -- --ignored --nocapture`.
-#[test]
-#[ignore = "measurement, run by hand"]
-fn measure_write_time_1024() {
-    let s = setup();
-    let px = le_bytes(&synthetic_frame(1024, 1024));
-    let n = 20;
-    let mut times = Vec::new();
-    for seq in 1..=n {
-        let spool = s.archive.spool_path("t1", 7, seq);
-        fs::write(&spool, &px).unwrap();
-        let start = Instant::now();
-        s.archive.store_frame(&spool, &info(1024, 1024), &meta(seq)).unwrap();
-        times.push(start.elapsed());
-    }
-    times.sort();
-    let total: Duration = times.iter().sum();
-    eprintln!(
-        "1024x1024 u16, {n} frames: mean {:.1} ms, median {:.1} ms, min {:.1} ms, max {:.1} ms",
-        total.as_secs_f64() * 1e3 / n as f64,
-        times[times.len() / 2].as_secs_f64() * 1e3,
-        times[0].as_secs_f64() * 1e3,
-        times[times.len() - 1].as_secs_f64() * 1e3,
-    );
-}
+// Write speed is measured side by side with the physical limit and astropy by
+// `examples/bench_ingest.rs` (see BENCHMARKS.md), not here.

@@ -1,5 +1,5 @@
 //! Tests of image formation against the physics it claims: positions, PSF width,
-//! background and noise levels, orientation, and speed.
+//! background and noise levels, orientation. (Speed: `examples/bench_render.rs`.)
 
 use super::*;
 use crate::settings::CameraSettings;
@@ -229,21 +229,21 @@ fn pixel_integrated_psf_conserves_flux() {
     assert!((normal_cdf(0.0) - 0.5).abs() < 1e-7 && (normal_cdf(1.0) - 0.841_344_7).abs() < 1e-6);
 }
 
+// Render speed is measured by `examples/bench_render.rs`, not asserted here.
+
 #[test]
-fn full_frame_renders_quickly() {
+fn full_frame_has_the_sensor_size_and_stars() {
     let cfg = CameraSettings::default();
-    let start = std::time::Instant::now();
     let img = render(&cfg, &scene(FIELD, 9));
-    let took = start.elapsed();
     assert_eq!(img.len(), 1024 * 1024);
-    eprintln!("1024×1024 frame rendered in {took:?}");
-    // Release builds take well under 0.5 s; this bound leaves room for debug builds on
-    // a loaded CI machine (the crate is built with opt-level 2 even in dev).
-    assert!(took.as_secs_f64() < 3.0, "{took:?}");
+    let mut sorted = img.clone();
+    sorted.sort_unstable();
+    let median = sorted[sorted.len() / 2];
+    assert!(*sorted.last().unwrap() > median.saturating_add(1000), "no bright sources");
 }
 
 #[test]
-fn worst_case_frames_stay_fast() {
+fn worst_case_trailed_frame_renders_completely() {
     // The galactic centre (≈ 8× the stars) with the mount not tracking for 60 s: the
     // stars trail 600 px, drawn in 0.25 px slices.
     let cfg = CameraSettings::default();
@@ -252,10 +252,6 @@ fn worst_case_frames_stay_fast() {
     let pointings = (0..2400)
         .map(|i| Icrs { ra_deg: centre.ra_deg + drift_deg * (i as f64 + 0.5) / 2400.0, ..centre })
         .collect();
-    let start = std::time::Instant::now();
     let img = render(&cfg, &Scene { pointings, ..scene(centre, 10) });
-    let took = start.elapsed();
     assert_eq!(img.len(), 1024 * 1024);
-    eprintln!("trailed galactic-plane frame rendered in {took:?}");
-    assert!(took.as_secs_f64() < 5.0, "{took:?}");
 }
