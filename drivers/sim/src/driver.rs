@@ -99,8 +99,8 @@ where
     reader_task.abort();
     if let Some(live) = &mut driver.live {
         let now = live.clock.now();
-        live.obs.make_safe(now);
-        tracing::info!("devices left safe: shutter closing, mount parking");
+        let left = live.obs.make_safe(now);
+        tracing::info!("devices left safe: {left}");
     }
     match &result {
         Ok(exit) => tracing::info!(?exit, "sim driver stopping"),

@@ -228,11 +228,17 @@ impl Observatory {
 
     /// Closes the shutter, stops any exposure and parks the mount: what a driver that
     /// loses its daemon must leave behind.
-    pub fn make_safe(&mut self, now: Epoch) {
+    /// Aborts any exposure, closes the shutter and parks; returns what the devices
+    /// report right after, for the log (a close or park may still be under way).
+    pub fn make_safe(&mut self, now: Epoch) -> String {
         self.settle(now);
         self.camera.abort_exposure(now);
         self.dome.close_shutter(now);
         self.mount.park(now);
+        let dome = self.dome.state(now);
+        let mount = self.mount.state(now);
+        let mount_word = if mount.at_park { "parked" } else { "parking" };
+        format!("shutter {:?}, mount {mount_word}", dome.shutter_status).to_lowercase()
     }
 
     /// Runs a device call at `now`; the caller has settled the observatory to `now`.
