@@ -92,6 +92,11 @@ impl BlockRun<'_> {
             {
                 Err(Stop::DriverLost(reason))
             }
+            // An interlock refusal is policy, not a fault (the site turned unsafe as the
+            // dome was about to open, the target sank below the limit): requeue.
+            Err(Stop::Device(DeviceError::Interlock(e))) => {
+                Err(Stop::Interrupted(format!("refused by interlock: {e}")))
+            }
             other => other,
         };
         self.ctx.core.update(|s| {
