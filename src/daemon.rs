@@ -56,6 +56,15 @@ pub async fn run(
     for leftover in archive.sweep_temp()? {
         tracing::warn!(path = %leftover.display(), "removed a partial frame left by a crash");
     }
+    // Raw images a driver wrote but teld never turned into FITS (crash, or a failed
+    // write): kept, and said out loud, so nobody loses track of them.
+    let raw: Vec<_> = std::fs::read_dir(archive.spool_dir())
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    if !raw.is_empty() {
+        tracing::warn!(count = raw.len(), spool = %archive.spool_dir().display(),
+            "raw frames from an earlier run are still in the spool; they are kept for inspection");
+    }
     let url = match &config.store.url {
         Some(u) => u.clone(),
         None => Store::default_url(&paths.state_dir)?,

@@ -16,7 +16,7 @@ use teld::config::{DEFAULT_CONFIG, DriverConfig};
 use teld::core::{Core, DriverStatus, DriverView, Snapshot};
 use teld::devices::{Device, DriverHandle, SupervisorContext, spawn_supervisor};
 use teld::store::Store;
-use teld_driver_protocol::{Call, Site};
+use teld_driver_protocol::Site;
 use tokio_util::sync::CancellationToken;
 
 struct Rig {
@@ -26,6 +26,14 @@ struct Rig {
 }
 
 async fn start(program: &Path, heartbeat_timeout_s: f64) -> (Rig, DriverHandle) {
+    start_with(program, heartbeat_timeout_s, 200).await
+}
+
+async fn start_with(
+    program: &Path,
+    heartbeat_timeout_s: f64,
+    state_interval_ms: u64,
+) -> (Rig, DriverHandle) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&Store::default_url(dir.path()).unwrap()).await.unwrap();
     let core = Core::new(Snapshot::default());
@@ -36,7 +44,7 @@ async fn start(program: &Path, heartbeat_timeout_s: f64) -> (Rig, DriverHandle) 
         store,
         spool_dir: dir.path().to_path_buf(),
         site: Site { latitude_deg: 28.7606, longitude_deg: -17.8816, height_m: 2396.0 },
-        state_interval_ms: 200,
+        state_interval_ms,
         routes: HashMap::new(),
         expected: HashMap::new(),
     });
@@ -158,12 +166,35 @@ for line in sys.stdin:
     for _ in 0..5 {
         mount.state().await.expect("valid answers get through the noise");
     }
-    let broken = Device::new(handle.clone(), "broken").call(Call::GetState).await.unwrap_err();
+    let broken = Device::new(handle.clone(), "broken").state().await.unwrap_err();
     assert!(broken.to_string().contains("neither result nor error"), "{broken}");
     // Several heartbeats later it is still the same process: noise is not death.
     let v = rig.core.snapshot().drivers["sim"].clone();
     tokio::time::timeout(Duration::from_secs(3), handle.wait_down()).await.expect_err("stays up");
     assert_eq!(rig.core.snapshot().drivers["sim"].pid, v.pid);
     assert_eq!(rig.core.snapshot().drivers["sim"].restarts, 0);
+    rig.shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_are_not_echoed_to_waiters() {
+    // A waiter wakes on what the driver reports by itself. If teld's own reads were
+    // echoed to it, every read would wake the reader at once: a busy loop hammering
+    // the driver (found in review: ~6000 reads/s while idle).
+    ensure_sim_driver();
+    let sim = teld_bin().with_file_name("teld-driver-sim");
+    // No periodic state events: the driver speaks only when something changes.
+    let (rig, handle) = start_with(&sim, 5.0, 3_600_000).await;
+    wait_view(&rig.core, "driver up", |v| v.status == DriverStatus::Up).await;
+    let weather = Device::new(handle.clone(), "weather");
+    weather.state().await.unwrap();
+    let mut events = handle.states();
+    for _ in 0..20 {
+        weather.state().await.unwrap();
+    }
+    assert!(
+        matches!(events.try_recv(), Err(tokio::sync::broadcast::error::TryRecvError::Empty)),
+        "a read was echoed as a driver event"
+    );
     rig.shutdown.cancel();
 }

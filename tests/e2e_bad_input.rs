@@ -54,6 +54,10 @@ fn malformed_and_out_of_range_requests_are_refused_by_field() {
     let r = http::get(teld.addr, "/api/v1/requests/999");
     assert_eq!((r.status, r.json()["error"]["code"].as_str()), (404, Some("not_found")));
     assert_eq!(http::get(teld.addr, "/nope").status, 404);
+    let r = http::get(teld.addr, "/api/v1/requests?limit=abc");
+    assert_eq!((r.status, r.json()["error"]["code"].as_str()), (400, Some("invalid_query")));
+    let r = http::request(teld.addr, "DELETE", "/api/v1/status", None, b"");
+    assert_eq!((r.status, r.json()["error"]["code"].as_str()), (405, Some("method_not_allowed")));
 
     // Nothing bad was stored, the daemon is still fine, and a good request works.
     assert_eq!(teld.get("/api/v1/requests")["requests"].as_array().unwrap().len(), 0);

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::daemon::{Teld, TestSite, process_alive, signal};
+use common::daemon::{Teld, TestSite, cpu_seconds, process_alive, signal};
 use serde_json::Value;
 
 fn request(name: &str, ra: f64, dec: f64, exposure: f64, count: u32, priority: u32) -> String {
@@ -82,6 +82,9 @@ unsafe = [{ from = "2026-11-24T19:50:00", to = "2026-11-24T20:10:00", reason = "
         (safety["safe"] == false && safety["reason"].as_str().unwrap_or("").contains("rain"))
             .then(|| safety["since"].as_str().unwrap().to_string())
     });
+    let driver = teld.driver_pid("sim").unwrap();
+    let (cpu0, drv0, t0) =
+        (cpu_seconds(teld.pid()), cpu_seconds(driver), std::time::Instant::now());
     let closed_at = teld.wait_for("dome closed and mount parked", Duration::from_secs(60), |t| {
         let s = t.get("/api/v1/status");
         let tel = &s["telescopes"]["t1"];
@@ -94,6 +97,25 @@ unsafe = [{ from = "2026-11-24T19:50:00", to = "2026-11-24T20:10:00", reason = "
         "closed and parked {took} s after rain; limit safety.close_within_s = 120"
     );
     assert!(took >= 0.0);
+
+    // While it rains nothing should be busy: a regression guard against spin loops
+    // (found in review: the executor at 100 % of a core for the whole unsafe spell).
+    teld.wait_for("the site to be safe again", Duration::from_secs(60), |t| {
+        (t.get("/api/v1/status")["telescopes"]["t1"]["safety"]["safe"] == true).then_some(())
+    });
+    let wall = t0.elapsed().as_secs_f64();
+    let teld_load = (cpu_seconds(teld.pid()) - cpu0) / wall;
+    let driver_load = (cpu_seconds(driver) - drv0) / wall;
+    assert!(
+        teld_load < 0.25,
+        "teld used {:.0} % of a core while waiting out the rain",
+        teld_load * 100.0
+    );
+    assert!(
+        driver_load < 0.25,
+        "the driver used {:.0} % of a core while idle",
+        driver_load * 100.0
+    );
 
     let r = teld.wait_state(a, "completed", Duration::from_secs(180));
     let h = history(&r);
@@ -110,6 +132,55 @@ unsafe = [{ from = "2026-11-24T19:50:00", to = "2026-11-24T20:10:00", reason = "
         "no frame during the rain or before reopen_after_safe_s (600 s) had passed: {dates:?}"
     );
     assert!(dates.iter().any(|d| *d >= "2026-11-24T20:20:00"), "observing resumed after the rain");
+}
+
+#[test]
+fn losing_the_weather_driver_closes_and_parks_without_charging_the_request() {
+    // Weather from its own driver process, as at a real site with a separate station.
+    let extra = r#"
+[[drivers]]
+name = "wx"
+kind = "sim"
+restart_backoff_initial_s = 2.0
+"#;
+    let site = TestSite::new(
+        "wxloss",
+        &[("weather = \"sim/weather\"", "weather = \"wx/weather\"")],
+        extra,
+    );
+    let teld = Teld::start(&site, "2026-11-24T19:30:00", 60.0);
+    let a = teld.submit(&request("A", 22.5, 20.1, 60.0, 6, 80));
+    let wx = teld.wait_for("an exposure under an open dome", Duration::from_secs(60), |t| {
+        let s = t.get("/api/v1/status");
+        let tel = &s["telescopes"]["t1"];
+        (tel["dome"]["shutter_status"] == "open" && tel["camera"]["camera_state"] == "exposing")
+            .then(|| s["drivers"]["wx"]["pid"].as_u64().unwrap() as u32)
+    });
+    signal(wx, "KILL");
+    let blind_since = teld.wait_for("the site to count as unsafe", Duration::from_secs(30), |t| {
+        let safety = &t.get("/api/v1/status")["telescopes"]["t1"]["safety"];
+        (safety["safe"] == false).then(|| safety["since"].as_str().unwrap().to_string())
+    });
+    let closed_at = teld.wait_for("dome closed and mount parked", Duration::from_secs(30), |t| {
+        let s = t.get("/api/v1/status");
+        let tel = &s["telescopes"]["t1"];
+        (tel["dome"]["shutter_status"] == "closed" && tel["mount"]["at_park"] == true)
+            .then(|| s["clock"]["utc"].as_str().unwrap().to_string())
+    });
+    let took = seconds_between(&blind_since, &closed_at);
+    assert!(took <= 120.0, "closed {took} s after the weather sensor went blind; limit 120");
+
+    let r = teld.wait_state(a, "completed", Duration::from_secs(120));
+    assert_eq!(r["attempts"], 0, "a lost weather station is not the request's fault: {r}");
+    let h = history(&r);
+    assert!(
+        h.iter().any(|(s, d)| s == "queued" && d.contains("weather sensor unavailable")),
+        "{h:?}"
+    );
+    assert_eq!(r["frames"].as_array().unwrap().len(), 6);
+    let status = teld.get("/api/v1/status");
+    assert_eq!(status["drivers"]["sim"]["restarts"], 0, "the other driver was not disturbed");
+    assert!(status["drivers"]["wx"]["restarts"].as_u64().unwrap() >= 1);
 }
 
 #[test]

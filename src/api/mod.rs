@@ -43,6 +43,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/requests", get(requests::list).post(requests::submit))
         .route("/api/v1/requests/{id}", get(requests::show))
         .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }

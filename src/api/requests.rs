@@ -1,6 +1,7 @@
 //! Observers' requests: submit, list, show.
 
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
@@ -44,8 +45,16 @@ const LIST_MAX: u32 = 1000;
 
 pub async fn list(
     State(st): State<ApiState>,
-    Query(q): Query<ListQuery>,
+    q: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let Query(q) = q.map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            format!("{}; use ?limit=N", e.body_text()),
+        )
+        .field("limit")
+    })?;
     let limit = q.limit.unwrap_or(LIST_DEFAULT).clamp(1, LIST_MAX);
     let recs = st.ledger.store.recent_requests(limit).await?;
     let items: Vec<Value> = recs

@@ -55,6 +55,7 @@ pub fn check(c: &Config) -> Vec<ConfigIssue> {
             format!("`{}` must be host:port, e.g. 127.0.0.1:1883", t.broker),
         );
     }
+    at_most_a_day(&mut bad, "telemetry.interval_s", t.interval_s);
     if !t.interval_s.is_finite() || t.interval_s < 0.1 {
         bad("telemetry.interval_s".into(), format!("must be >= 0.1 seconds, got {}", t.interval_s));
     }
@@ -70,6 +71,7 @@ pub fn check(c: &Config) -> Vec<ConfigIssue> {
         );
     }
     positive(&mut bad, "observing.settle_s", o.settle_s, true);
+    at_most_a_day(&mut bad, "observing.settle_s", o.settle_s);
     if o.max_attempts == 0 {
         bad("observing.max_attempts".into(), "must be at least 1".into());
     }
@@ -78,6 +80,8 @@ pub fn check(c: &Config) -> Vec<ConfigIssue> {
     let sf = &c.safety;
     positive(&mut bad, "safety.close_within_s", sf.close_within_s, false);
     positive(&mut bad, "safety.reopen_after_safe_s", sf.reopen_after_safe_s, true);
+    at_most_a_day(&mut bad, "safety.close_within_s", sf.close_within_s);
+    at_most_a_day(&mut bad, "safety.reopen_after_safe_s", sf.reopen_after_safe_s);
     if !(0.0..=90.0).contains(&sf.sun_avoidance_deg) {
         bad(
             "safety.sun_avoidance_deg".into(),
@@ -105,6 +109,7 @@ pub fn check(c: &Config) -> Vec<ConfigIssue> {
             ("restart_backoff_max_s", d.restart_backoff_max_s),
         ] {
             positive(&mut bad, &p(k), v, false);
+            at_most_a_day(&mut bad, &p(k), v);
         }
         if d.heartbeat_timeout_s < 2.0 * d.heartbeat_interval_s {
             bad(p("heartbeat_timeout_s"), "must be at least twice heartbeat_interval_s, or one late ping kills a healthy driver".into());
@@ -142,9 +147,14 @@ pub fn check(c: &Config) -> Vec<ConfigIssue> {
         if let Some(a) = t.min_altitude_deg {
             altitude(&mut bad, &p("min_altitude_deg"), a);
         }
-        positive(&mut bad, &p("slew_timeout_s"), t.slew_timeout_s, false);
-        positive(&mut bad, &p("dome_timeout_s"), t.dome_timeout_s, false);
-        positive(&mut bad, &p("readout_timeout_s"), t.readout_timeout_s, false);
+        for (k, v) in [
+            ("slew_timeout_s", t.slew_timeout_s),
+            ("dome_timeout_s", t.dome_timeout_s),
+            ("readout_timeout_s", t.readout_timeout_s),
+        ] {
+            positive(&mut bad, &p(k), v, false);
+            at_most_a_day(&mut bad, &p(k), v);
+        }
     }
     if c.telescopes.is_empty() {
         bad(
@@ -160,6 +170,13 @@ fn positive(bad: &mut impl FnMut(String, String), path: &str, v: f64, zero_ok: b
     if !ok {
         let what = if zero_ok { ">= 0" } else { "> 0" };
         bad(path.into(), format!("must be a finite number {what}, got {v}"));
+    }
+}
+
+/// Durations beyond a day are mistakes (and would overflow timers).
+fn at_most_a_day(bad: &mut impl FnMut(String, String), path: &str, v: f64) {
+    if v.is_finite() && v > 86_400.0 {
+        bad(path.into(), format!("must be at most 86400 seconds (a day), got {v}"));
     }
 }
 

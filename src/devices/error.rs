@@ -25,10 +25,12 @@ pub enum DeviceError {
     BadAnswer { driver: String, device: String, method: String, message: String },
     #[error("refused by interlock: {0}")]
     Interlock(#[from] InterlockError),
-    #[error(
-        "{what} did not happen within {after_s} s (simulated clock); the device may be stuck — check it"
-    )]
+    #[error("{what} did not happen within {after_s} s; the device may be stuck — check it")]
     WaitTimeout { what: String, after_s: f64 },
+    #[error(
+        "the mount reports it is {off_deg:.3}° from the target after the slew; check its pointing model and clock"
+    )]
+    NotArrived { off_deg: f64 },
     #[error("{0} is not available on this telescope")]
     Missing(&'static str),
 }

@@ -22,7 +22,7 @@ impl Device {
         Device { driver, name: name.into() }
     }
 
-    pub async fn call(&self, call: Call) -> Result<Value, DeviceError> {
+    pub(super) async fn call(&self, call: Call) -> Result<Value, DeviceError> {
         self.driver.call(&self.name, call).await
     }
 

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -20,6 +20,9 @@ pub struct Link {
     to_driver: mpsc::Sender<DaemonMessage>,
     pending: Mutex<HashMap<u64, (String, oneshot::Sender<Answer>)>>,
     next_id: AtomicU64,
+    /// Set when the process is gone: later calls fail at once instead of waiting
+    /// for an answer that cannot come.
+    closed: AtomicBool,
 }
 
 impl Link {
@@ -30,6 +33,7 @@ impl Link {
             to_driver,
             pending: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
+            closed: AtomicBool::new(false),
         }
     }
 
@@ -52,9 +56,15 @@ impl Link {
         let method = call.method().to_string();
         let (tx, rx) = oneshot::channel();
         self.lock_pending().insert(id, (method.clone(), tx));
-        let msg = DaemonMessage::Request(Request { id, device: device.map(str::to_string), call });
         let interrupted =
             || DeviceError::Interrupted { driver: self.driver.clone(), method: method.clone() };
+        // Checked after inserting: either `fail_all` ran later and dropped our
+        // sender, or it ran earlier and we see `closed` here.
+        if self.closed.load(Ordering::SeqCst) {
+            self.lock_pending().remove(&id);
+            return Err(interrupted());
+        }
+        let msg = DaemonMessage::Request(Request { id, device: device.map(str::to_string), call });
         if self.to_driver.send(msg).await.is_err() {
             self.lock_pending().remove(&id);
             return Err(interrupted());
@@ -95,8 +105,9 @@ impl Link {
         true
     }
 
-    /// Drops every pending request: their callers get `Interrupted`.
+    /// Closes the link: every pending and later request gets `Interrupted`.
     pub fn fail_all(&self) {
+        self.closed.store(true, Ordering::SeqCst);
         self.lock_pending().clear();
     }
 

@@ -3,8 +3,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+/// Longest log line kept from a driver; the rest is cut.
+const MAX_LOG_LINE: usize = 16 * 1024;
 
 pub struct DriverProcess {
     pub child: Child,
@@ -66,13 +69,24 @@ pub fn spawn(driver: &str, program: &Path, args: &[String]) -> std::io::Result<D
 /// name, at the level the line announces, without the driver's own timestamp (teld's
 /// log line has one).
 async fn forward_log(driver: String, mut stderr: BufReader<tokio::process::ChildStderr>) {
-    let mut line = String::new();
+    let mut raw = Vec::new();
     loop {
-        line.clear();
-        match stderr.read_line(&mut line).await {
+        raw.clear();
+        // Bytes, not `read_line`: one invalid UTF-8 byte must not end the forwarding
+        // (the driver would then die on a closed stderr). Overlong lines are cut.
+        match (&mut stderr).take(MAX_LOG_LINE as u64).read_until(b'\n', &mut raw).await {
             Ok(0) | Err(_) => return,
             Ok(_) => {}
         }
+        if !raw.ends_with(b"\n") && raw.len() == MAX_LOG_LINE {
+            // Drop the rest of an overlong line.
+            let mut rest = Vec::new();
+            if stderr.read_until(b'\n', &mut rest).await.is_err() {
+                return;
+            }
+            raw.extend_from_slice(" …[cut]".as_bytes());
+        }
+        let line = String::from_utf8_lossy(&raw);
         let text = strip_ansi(line.trim_end());
         let (level, text) = split_level(&text);
         if text.is_empty() {

@@ -62,15 +62,18 @@ impl DriverHandle {
         &self.shared.name
     }
 
-    /// Sends a device call to the running driver.
-    pub async fn call(&self, device: &str, call: Call) -> Result<Value, DeviceError> {
+    /// Sends a device call to the running driver. Only the device layer may: every
+    /// command that can put hardware at risk goes through `Telescope`'s interlocks.
+    pub(super) async fn call(&self, device: &str, call: Call) -> Result<Value, DeviceError> {
         let link = self.shared.link.borrow().clone();
         let link =
             link.ok_or_else(|| DeviceError::DriverDown { driver: self.shared.name.clone() })?;
         link.call(Some(device), call, self.shared.request_timeout).await
     }
 
-    /// States the driver reports, as they arrive (events and fresh reads).
+    /// States the driver reports by itself (`state` events: changes and periodic).
+    /// Reads made by teld are not echoed here, so a waiter that reads never wakes
+    /// itself.
     pub fn states(&self) -> broadcast::Receiver<(String, DeviceState)> {
         self.shared.states.subscribe()
     }
@@ -97,9 +100,9 @@ impl DriverHandle {
         link.device(device)?.capabilities.get(name).copied()
     }
 
-    /// Records a state read from the device: into the snapshot and to waiters.
+    /// Records a state read from the device into the snapshot.
     pub fn observe_state(&self, device: &str, state: &DeviceState) {
-        route_state(&self.shared, device, state);
+        snapshot_state(&self.shared, device, state);
     }
 }
 
@@ -391,7 +394,13 @@ async fn read_loop(
     }
 }
 
+/// A `state` event from the driver: into the snapshot, and to waiters.
 fn route_state(shared: &Shared, device: &str, state: &DeviceState) {
+    snapshot_state(shared, device, state);
+    let _ = shared.states.send((device.to_string(), state.clone()));
+}
+
+fn snapshot_state(shared: &Shared, device: &str, state: &DeviceState) {
     let key = (shared.name.clone(), device.to_string());
     if let Some(telescopes) = shared.ctx.routes.get(&key) {
         shared.ctx.core.update(|s| {
@@ -400,7 +409,6 @@ fn route_state(shared: &Shared, device: &str, state: &DeviceState) {
             }
         });
     }
-    let _ = shared.states.send((device.to_string(), state.clone()));
 }
 
 async fn heartbeat(link: &Link, interval: Duration, timeout: Duration) -> String {

@@ -67,10 +67,28 @@ impl Telescope {
         }
     }
 
-    /// Names of the drivers this telescope depends on.
-    pub fn driver_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.drivers().iter().map(|d| d.name().to_string()).collect();
-        names.sort();
+    /// The drivers needed to make this telescope safe (mount and dome): securing
+    /// must not wait for a camera or weather driver that is down.
+    pub fn can_secure(&self) -> bool {
+        self.mount.0.driver.is_up() && self.dome.as_ref().is_none_or(|d| d.0.driver.is_up())
+    }
+
+    pub async fn wait_secure_drivers_up(&self) {
+        self.mount.0.driver.wait_up().await;
+        if let Some(d) = &self.dome {
+            d.0.driver.wait_up().await;
+        }
+    }
+
+    pub fn imaging_drivers_up(&self) -> bool {
+        self.mount.0.driver.is_up() && self.camera.0.driver.is_up()
+    }
+
+    /// Names of the drivers a block's own work goes through (mount and camera): losing
+    /// one of these is the block's fault; losing the weather or dome driver is not.
+    pub fn imaging_driver_names(&self) -> Vec<String> {
+        let mut names =
+            vec![self.mount.0.driver.name().to_string(), self.camera.0.driver.name().to_string()];
         names.dedup();
         names
     }
@@ -115,14 +133,9 @@ impl Telescope {
         };
         self.mount.slew_raw(ra_deg / 15.0, dec_deg).await?;
         let st = self.wait_mount("slew to target", |s| !s.slewing).await?;
-        let off = self.pointing_icrs(&st).separation_deg(target);
-        if off > ARRIVAL_TOLERANCE_DEG {
-            return Err(DeviceError::WaitTimeout {
-                what: format!(
-                    "arrival at the target (mount reports {off:.3}° away after the slew)"
-                ),
-                after_s: self.timeouts.slew_s,
-            });
+        let off_deg = self.pointing_icrs(&st).separation_deg(target);
+        if off_deg > ARRIVAL_TOLERANCE_DEG {
+            return Err(DeviceError::NotArrived { off_deg });
         }
         Ok(st)
     }
@@ -155,16 +168,19 @@ impl Telescope {
         self.wait_mount("mount parked", |s| s.at_park && !s.slewing).await.map(drop)
     }
 
-    /// Stops any exposure, then closes the dome and parks the mount at the same time,
-    /// each confirmed from the device's own state. Returns the first failure, after
-    /// trying everything.
+    /// Closes the dome and parks the mount at the same time, each confirmed from the
+    /// device's own state, and stops any exposure alongside (a hung camera driver must
+    /// not delay closing). Returns the first failure of closing or parking, after
+    /// trying both.
     pub async fn make_safe(&self) -> Result<(), DeviceError> {
-        if let Ok(cam) = self.camera.state().await
-            && matches!(cam.camera_state, CameraStatus::Exposing | CameraStatus::Waiting)
-        {
-            let _ = self.camera.abort_exposure().await;
-        }
-        let (closed, parked) = tokio::join!(self.close_dome(), self.park());
+        let stop_exposure = async {
+            if let Ok(cam) = self.camera.state().await
+                && matches!(cam.camera_state, CameraStatus::Exposing | CameraStatus::Waiting)
+            {
+                let _ = self.camera.abort_exposure().await;
+            }
+        };
+        let ((), closed, parked) = tokio::join!(stop_exposure, self.close_dome(), self.park());
         closed.and(parked)
     }
 

@@ -22,6 +22,7 @@ pub struct BlockRun<'a> {
     pub night_end: Epoch,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Completed,
     /// Interrupted (weather, dawn, target set, shutdown): back to the queue, no
@@ -42,7 +43,7 @@ pub(super) enum Stop {
     Store(#[from] StoreError),
     #[error(transparent)]
     Ingest(#[from] crate::ingest::IngestError),
-    #[error("a driver of this telescope stopped during the observation ({0})")]
+    #[error("the mount or camera driver stopped during the observation ({0})")]
     DriverLost(String),
 }
 
@@ -83,12 +84,13 @@ impl BlockRun<'_> {
             r = self.observe(obs) => r,
             reason = self.interruption(shutdown) => Err(Stop::Interrupted(reason)),
         };
-        // A driver that died under the block shows up first as whatever noticed it
-        // (the weather turning "unknown", a call interrupted). Classify by cause, so a
-        // request that keeps crashing a driver is retired like any failing request.
+        // A mount or camera driver that died under the block shows up first as whatever
+        // noticed it (the weather turning "unknown", a call interrupted). Classify by
+        // cause, so a request that keeps crashing the driver doing its work is retired
+        // like any failing request; a weather or dome driver's trouble is not its fault.
         let result = match result {
             Err(Stop::Interrupted(reason))
-                if !self.tel.drivers_up() || self.driver_restarts() != restarts_before =>
+                if !self.tel.imaging_drivers_up() || self.driver_restarts() != restarts_before =>
             {
                 Err(Stop::DriverLost(reason))
             }
@@ -102,59 +104,63 @@ impl BlockRun<'_> {
         self.ctx.core.update(|s| {
             s.telescopes.entry(tel.clone()).or_default().block = None;
         });
-        let now = clock.now();
-        let store = &self.ctx.store;
-        match result {
-            Ok(()) => {
-                let _ = store.end_observation(obs, "completed", None, now).await;
-                self.observation_event(obs, ObservationPhase::Completed, None);
-                let detail = format!("{} frames taken", req.spec.count);
-                if let Err(e) = ledger
-                    .transition(
-                        req.id,
-                        &[RequestState::Observing],
-                        RequestState::Completed,
-                        Some(&detail),
-                    )
-                    .await
-                {
-                    tracing::error!(request = req.id, "cannot mark completed: {e}");
-                }
-                Outcome::Completed
+        self.settle(obs, result).await
+    }
+
+    /// Records how the block ended: observation row, event, request state. Store
+    /// writes are retried, because a request left `observing` would never be planned
+    /// again until the next restart.
+    async fn settle(&self, obs: i64, result: Result<(), Stop>) -> Outcome {
+        let req = &self.block.request;
+        let (ledger, store) = (&self.ctx.ledger, &self.ctx.store);
+        let now = self.ctx.clock.now();
+        let (outcome, detail) = match &result {
+            Ok(()) => (Outcome::Completed, None),
+            Err(Stop::Interrupted(reason)) => (Outcome::Aborted, Some(reason.clone())),
+            Err(fault) => (Outcome::Failed, Some(fault.to_string())),
+        };
+        let link_fault = matches!(result, Err(Stop::DriverLost(_)))
+            || matches!(result, Err(Stop::Device(ref d)) if d.is_link_fault());
+        if !matches!(outcome, Outcome::Completed) && !link_fault {
+            // The exposure in progress is lost; frames already stored stay and count.
+            let _ = self.tel.camera.abort_exposure().await;
+        }
+        let (row, phase) = match outcome {
+            Outcome::Completed => ("completed", ObservationPhase::Completed),
+            Outcome::Aborted => ("aborted", ObservationPhase::Aborted),
+            Outcome::Failed => ("failed", ObservationPhase::Failed),
+        };
+        persist("end the observation", req.id, || {
+            store.end_observation(obs, row, detail.as_deref(), now)
+        })
+        .await;
+        self.observation_event(obs, phase, detail.clone());
+        let observing = [RequestState::Observing];
+        match outcome {
+            Outcome::Completed => {
+                let d = format!("{} frames taken", req.spec.count);
+                persist("mark completed", req.id, || {
+                    ledger.transition(req.id, &observing, RequestState::Completed, Some(&d))
+                })
+                .await;
             }
-            Err(Stop::Interrupted(reason)) => {
-                // The exposure in progress is lost; frames already stored stay and count.
-                let _ = self.tel.camera.abort_exposure().await;
-                let _ = store.end_observation(obs, "aborted", Some(&reason), now).await;
-                self.observation_event(obs, ObservationPhase::Aborted, Some(reason.clone()));
-                let detail = format!("interrupted: {reason}; back in the queue");
-                let _ = ledger
-                    .transition(
-                        req.id,
-                        &[RequestState::Observing],
-                        RequestState::Queued,
-                        Some(&detail),
-                    )
-                    .await;
-                Outcome::Aborted
+            Outcome::Aborted => {
+                let d = format!("interrupted: {}; back in the queue", detail.unwrap_or_default());
+                persist("requeue", req.id, || {
+                    ledger.transition(req.id, &observing, RequestState::Queued, Some(&d))
+                })
+                .await;
             }
-            Err(fault) => {
-                let reason = fault.to_string();
-                let link_fault = matches!(fault, Stop::DriverLost(_))
-                    || matches!(fault, Stop::Device(ref d) if d.is_link_fault());
-                if !link_fault {
-                    let _ = self.tel.camera.abort_exposure().await;
-                }
-                let _ = store.end_observation(obs, "failed", Some(&reason), now).await;
-                self.observation_event(obs, ObservationPhase::Failed, Some(reason.clone()));
-                if let Err(e) =
-                    ledger.failed_attempt(req.id, &reason, self.ctx.observing.max_attempts).await
-                {
-                    tracing::error!(request = req.id, "cannot record the failed attempt: {e}");
-                }
-                Outcome::Failed
+            Outcome::Failed => {
+                let d = detail.unwrap_or_default();
+                let max = self.ctx.observing.max_attempts;
+                persist("record the failed attempt", req.id, || {
+                    ledger.failed_attempt(req.id, &d, max)
+                })
+                .await;
             }
         }
+        outcome
     }
 
     async fn observe(&self, obs: i64) -> Result<(), Stop> {
@@ -188,15 +194,7 @@ impl BlockRun<'_> {
                 ));
             }
             self.show(obs, seq - 1, "exposing");
-            let frame = take_frame(tel, self.cfg, self.ctx, req, obs, seq).await?;
-            self.ctx.core.publish(Event::Frame {
-                telescope: tel.name.clone(),
-                request_id: req.id,
-                observation_id: obs,
-                frame_id: frame.id,
-                path: frame.path.clone(),
-                at: clock.now(),
-            });
+            take_frame(tel, self.cfg, self.ctx, req, obs, seq).await?;
         }
         Ok(())
     }
@@ -215,7 +213,12 @@ impl BlockRun<'_> {
 
     fn driver_restarts(&self) -> u32 {
         let snap = self.ctx.core.snapshot();
-        self.tel.driver_names().iter().filter_map(|d| snap.drivers.get(d)).map(|v| v.restarts).sum()
+        self.tel
+            .imaging_driver_names()
+            .iter()
+            .filter_map(|d| snap.drivers.get(d))
+            .map(|v| v.restarts)
+            .sum()
     }
 
     fn show(&self, obs: i64, frames_done: u32, phase: &str) {
@@ -251,5 +254,28 @@ impl BlockRun<'_> {
             detail,
             at: self.ctx.clock.now(),
         });
+    }
+}
+
+/// Store writes that settle a block: retried a few times (the store may be busy for a
+/// moment), then logged loudly; the next restart's recovery puts the request back.
+async fn persist<T, F, Fut>(what: &str, request: i64, mut write: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    const TRIES: u32 = 5;
+    for attempt in 1..=TRIES {
+        match write().await {
+            Ok(_) => return,
+            Err(e) if attempt < TRIES => {
+                tracing::warn!(request, "cannot {what} (try {attempt} of {TRIES}): {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(200 << attempt)).await;
+            }
+            Err(e) => tracing::error!(
+                request,
+                "cannot {what} after {TRIES} tries: {e}; the request is recovered at the next start"
+            ),
+        }
     }
 }

@@ -28,21 +28,35 @@ pub async fn run_executor(
     let site = ctx.site.site();
     let mut closed_for_day = false;
     let mut wake = ctx.wake.subscribe();
+    // One receiver kept across iterations, so "changed" means changed since we last
+    // looked (a fresh clone would report the same change again and again).
+    let mut safety = tel.safety_changes();
     while !shutdown.is_cancelled() {
-        if !tel.drivers_up() {
-            ctx.set_activity(&name, "waiting for drivers");
-            tokio::select! { _ = tel.wait_drivers_up() => {}, _ = shutdown.cancelled() => break }
-            continue;
-        }
         let now = ctx.clock.now();
         let n = night(&site, now, ctx.observing.sun_altitude_max_deg);
         if !n.is_night {
+            // Checked before anything else: closing for the day needs only the mount
+            // and dome drivers, not a healthy camera or weather driver.
             if !closed_for_day {
+                if !tel.can_secure() {
+                    ctx.set_activity(
+                        &name,
+                        "day: waiting for the mount and dome drivers to close up",
+                    );
+                    tokio::select! {
+                        _ = tel.wait_secure_drivers_up() => {}
+                        _ = shutdown.cancelled() => break,
+                    }
+                    continue;
+                }
                 ctx.set_activity(&name, "closing for the day");
                 match tel.make_safe().await {
                     Ok(()) => closed_for_day = true,
                     Err(e) => {
-                        tracing::error!(telescope = %name, "could not close for the day: {e}")
+                        tracing::error!(telescope = %name, "could not close for the day: {e}");
+                        idle(&ctx, &mut wake, Some(now + Duration::from_seconds(60.0)), &shutdown)
+                            .await;
+                        continue;
                     }
                 }
             }
@@ -55,43 +69,57 @@ pub async fn run_executor(
             continue;
         }
         closed_for_day = false;
-        let safety = tel.safety();
-        if !safety.safe {
-            ctx.set_activity(&name, format!("closed: {}", safety.reason));
-            let mut changes = tel.safety_changes();
-            tokio::select! { _ = changes.changed() => {}, _ = shutdown.cancelled() => break }
+        let night_end = n.next_change.unwrap_or(now + Duration::from_seconds(86_400.0));
+        let recheck = (now + Duration::from_seconds(IDLE_RECHECK_S)).min(night_end);
+        if !tel.drivers_up() {
+            ctx.set_activity(&name, "waiting for drivers");
+            tokio::select! {
+                _ = tel.wait_drivers_up() => {}
+                _ = ctx.clock.sleep_until(night_end) => {}
+                _ = shutdown.cancelled() => break,
+            }
             continue;
         }
-        if let Some(cleared) = safety.cleared_at {
+        let verdict = safety.borrow_and_update().clone();
+        if !verdict.safe {
+            // The safety monitor closes and parks; the executor only waits.
+            ctx.set_activity(&name, format!("closed: {}", verdict.reason));
+            tokio::select! {
+                _ = safety.changed() => {}
+                _ = ctx.clock.sleep_until(recheck) => {}
+                _ = shutdown.cancelled() => break,
+            }
+            continue;
+        }
+        if let Some(cleared) = verdict.cleared_at {
             let reopen = cleared + Duration::from_seconds(ctx.safety.reopen_after_safe_s);
             if now < reopen {
                 ctx.set_activity(&name, format!("weather cleared; reopening at {}", hms(reopen)));
-                idle(&ctx, &mut wake, Some(reopen), &shutdown).await;
+                idle(&ctx, &mut wake, Some(reopen.min(night_end)), &shutdown).await;
                 continue;
             }
         }
-        let night_end = n.next_change.unwrap_or(now + Duration::from_seconds(86_400.0));
         wake.borrow_and_update();
         let blocks = match dispatcher.plan(now, night_end).await {
             Ok(b) => b,
             Err(e) => {
                 tracing::error!(telescope = %name, "planning failed: {e}");
-                idle(&ctx, &mut wake, Some(now + Duration::from_seconds(60.0)), &shutdown).await;
+                let retry = (now + Duration::from_seconds(60.0)).min(night_end);
+                idle(&ctx, &mut wake, Some(retry), &shutdown).await;
                 continue;
             }
         };
         let Some(block) = blocks.into_iter().next() else {
             ctx.set_activity(&name, "idle: no request observable now");
-            idle(&ctx, &mut wake, Some(now + Duration::from_seconds(IDLE_RECHECK_S)), &shutdown)
-                .await;
+            idle(&ctx, &mut wake, Some(recheck), &shutdown).await;
             continue;
         };
         ctx.set_activity(&name, format!("observing request {}", block.request.id));
         let run = BlockRun { tel: &tel, cfg: &cfg, ctx: &ctx, block: &block, night_end };
         if let Outcome::Failed = run.run(&shutdown).await {
             // Don't spin on a fault: let the device or driver recover first.
-            idle(&ctx, &mut wake, Some(ctx.clock.now() + Duration::from_seconds(30.0)), &shutdown)
-                .await;
+            let pause = (ctx.clock.now() + Duration::from_seconds(30.0)).min(night_end);
+            idle(&ctx, &mut wake, Some(pause), &shutdown).await;
         }
     }
     ctx.set_activity(&name, "shutting down: closing and parking");

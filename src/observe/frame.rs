@@ -1,21 +1,21 @@
-//! Taking one frame: expose, confirm from the camera, read into the spool, write the
-//! FITS into the archive, register it.
+//! Taking one frame: expose and confirm from the camera (interruptible), then read
+//! into the spool, write the FITS into the archive and register it (not
+//! interruptible: once the camera holds the image, the frame is finished and stored
+//! whatever happens to the block).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use teld_driver_protocol::{CameraStatus, ImageInfo};
+use teld_driver_protocol::CameraStatus;
 
 use super::ObserveContext;
 use super::block::Stop;
+use crate::clock::Clock;
 use crate::config::TelescopeConfig;
-use crate::devices::{DeviceError, Telescope, wait_for};
-use crate::ingest::{FrameMeta, ImageType, MountPointing};
-use crate::store::{NewFrame, RequestRecord};
-
-pub(super) struct TakenFrame {
-    pub id: i64,
-    pub path: String,
-}
+use crate::core::{Core, Event};
+use crate::devices::{Camera, DeviceError, Telescope, wait_for};
+use crate::ingest::{Archive, FrameMeta, ImageType, MountPointing};
+use crate::store::{NewFrame, RequestRecord, Store};
 
 pub(super) async fn take_frame(
     tel: &Telescope,
@@ -24,7 +24,7 @@ pub(super) async fn take_frame(
     req: &RequestRecord,
     obs: i64,
     seq: u32,
-) -> Result<TakenFrame, Stop> {
+) -> Result<(), Stop> {
     let spec = &req.spec;
     let clock = &ctx.clock;
     // Headers describe the sky at the start of the exposure, read from the devices.
@@ -52,13 +52,10 @@ pub(super) async fn take_frame(
             message: "camera reports an error state during the exposure".into(),
         }));
     }
-    let spool = ctx.archive.spool_path(&tel.name, obs, seq);
-    let info: ImageInfo = cam.read_image(&spool).await?;
-    let pointing = tel.pointing_icrs(&mount);
     let meta = FrameMeta {
         date_obs,
-        exptime_s: info.duration,
-        image_type: if info.light { ImageType::Light } else { ImageType::Dark },
+        exptime_s: spec.exposure_s,
+        image_type: ImageType::Light,
         object: spec.target.name.clone(),
         observer: spec.observer.clone(),
         request_id: req.id,
@@ -68,42 +65,85 @@ pub(super) async fn take_frame(
         telescop: cfg.model.clone().unwrap_or_else(|| tel.name.clone()),
         instrument: cfg.instrument.clone().unwrap_or_else(|| camera.sensor_name.clone()),
         filter: spec.filter.clone(),
-        bin_x: info.bin_x,
-        bin_y: info.bin_y,
+        bin_x: camera.bin_x,
+        bin_y: camera.bin_y,
         gain_e_per_adu: Some(camera.electrons_per_adu),
         ccd_temp_c: Some(camera.ccd_temperature),
         site_name: ctx.site.name.clone(),
         site: ctx.site.site(),
         target: spec.target.icrs(),
         mount: Some(MountPointing {
-            icrs: pointing,
+            icrs: tel.pointing_icrs(&mount),
             alt_deg: mount.altitude,
             az_deg: mount.azimuth,
         }),
         airmass: teld_astro::Horizontal { alt_deg: mount.altitude, az_deg: mount.azimuth }
             .airmass(),
         weather,
-        device_exposure_start: Some(info.exposure_start.clone()),
+        device_exposure_start: None,
         software: crate::SOFTWARE.to_string(),
     };
-    let archive = Arc::clone(&ctx.archive);
-    let spool_file = spool.clone();
-    let meta_for_write = meta.clone();
-    let stored = tokio::task::spawn_blocking(move || {
-        archive.store_frame(&spool_file, &info, &meta_for_write)
-    })
-    .await
-    .map_err(|e| Stop::Interrupted(format!("frame writer task failed: {e}")))??;
-    let new = NewFrame {
-        request_id: req.id,
-        observation_id: obs,
-        telescope: &tel.name,
-        path: &stored.relative,
-        date_obs,
-        exptime_s: meta.exptime_s,
-        bytes: stored.bytes,
+    let job = Finish {
+        camera: tel.camera.clone(),
+        archive: Arc::clone(&ctx.archive),
+        store: ctx.store.clone(),
+        core: ctx.core.clone(),
+        clock: ctx.clock.clone(),
+        spool: ctx.archive.spool_path(&tel.name, obs, seq),
+        meta,
     };
-    let id = ctx.store.insert_frame(&new, clock.now()).await?;
-    tracing::info!(request = req.id, frame = id, seq, path = %stored.relative, "frame stored");
-    Ok(TakenFrame { id, path: stored.relative })
+    // A task of its own: if the block is interrupted now (weather, shutdown), dropping
+    // this future does not cancel the task, so the frame still lands in the archive
+    // and the store instead of being half done.
+    tokio::spawn(job.run())
+        .await
+        .map_err(|e| Stop::Interrupted(format!("frame writer task failed: {e}")))?
+}
+
+/// The uninterruptible part of a frame.
+struct Finish {
+    camera: Camera,
+    archive: Arc<Archive>,
+    store: Store,
+    core: Core,
+    clock: Clock,
+    spool: PathBuf,
+    meta: FrameMeta,
+}
+
+impl Finish {
+    async fn run(self) -> Result<(), Stop> {
+        let Finish { camera, archive, store, core, clock, spool, mut meta } = self;
+        let info = camera.read_image(&spool).await?;
+        meta.exptime_s = info.duration;
+        meta.image_type = if info.light { ImageType::Light } else { ImageType::Dark };
+        meta.bin_x = info.bin_x;
+        meta.bin_y = info.bin_y;
+        meta.device_exposure_start = Some(info.exposure_start.clone());
+        let for_write = meta.clone();
+        let stored =
+            tokio::task::spawn_blocking(move || archive.store_frame(&spool, &info, &for_write))
+                .await
+                .map_err(|e| Stop::Interrupted(format!("frame writer task failed: {e}")))??;
+        let new = NewFrame {
+            request_id: meta.request_id,
+            observation_id: meta.observation_id,
+            telescope: &meta.telescope,
+            path: &stored.relative,
+            date_obs: meta.date_obs,
+            exptime_s: meta.exptime_s,
+            bytes: stored.bytes,
+        };
+        let id = store.insert_frame(&new, clock.now()).await?;
+        tracing::info!(request = meta.request_id, frame = id, seq = meta.frame_seq, path = %stored.relative, "frame stored");
+        core.publish(Event::Frame {
+            telescope: meta.telescope.clone(),
+            request_id: meta.request_id,
+            observation_id: meta.observation_id,
+            frame_id: id,
+            path: stored.relative,
+            at: clock.now(),
+        });
+        Ok(())
+    }
 }

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
+use hifitime::Epoch;
 use teld_driver_protocol::WeatherState;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -16,54 +17,112 @@ use crate::devices::{SiteSafety, Telescope};
 /// Re-read the weather at least this often (real time) even without events.
 const POLL: StdDuration = StdDuration::from_secs(1);
 
+/// What the monitor remembers between readings.
+#[derive(Default)]
+struct Spell {
+    /// When the current unsafe (or unknown) spell began.
+    since: Option<Epoch>,
+    /// Dome confirmed closed and mount parked during this spell.
+    secured: bool,
+    /// An alert that securing is overdue has been raised for this spell.
+    overdue_alerted: bool,
+    /// A safe verdict has been seen since start: an "unknown" spell after it counts
+    /// like an unsafe one (the sensor was blind; it may have rained).
+    seen_safe: bool,
+    /// Reopening must wait `safety.reopen_after_safe_s` when this spell ends.
+    delays_reopen: bool,
+}
+
 pub async fn run_safety_monitor(
     tel: Arc<Telescope>,
     ctx: Arc<ObserveContext>,
     verdict: watch::Sender<SiteSafety>,
     shutdown: CancellationToken,
 ) {
+    let weather = tel.weather.0.name.clone();
     let mut events = tel.weather.0.driver.states();
-    // True once the dome is confirmed closed and the mount parked for this unsafe spell.
-    let mut secured = false;
-    let mut unsafe_since = None;
-    // Set when the sensor itself said unsafe (not merely unreachable): only then does
-    // reopening wait `safety.reopen_after_safe_s`.
-    let mut weather_was_unsafe = false;
+    let mut spell = Spell::default();
     loop {
-        let (safe, reason) = match tel.weather.state().await {
+        let (safe, reason, reported) = match tel.weather.state().await {
             Ok(w) => {
-                let verdict = judge(&w);
-                weather_was_unsafe |= !verdict.0;
-                verdict
+                let (safe, reason) = judge(&w);
+                (safe, reason, true)
             }
-            Err(e) => (false, format!("weather sensor unavailable: {e}")),
+            Err(e) => (false, format!("weather sensor unavailable: {e}"), false),
         };
         let now = ctx.clock.now();
+        if !safe {
+            spell.delays_reopen |= reported || spell.seen_safe;
+        }
         let prev = verdict.borrow().clone();
         if prev.safe != safe || (!safe && prev.reason != reason) {
-            let cleared_at = if safe && weather_was_unsafe { Some(now) } else { prev.cleared_at };
-            announce(&tel.name, &ctx, safe, &reason, now).await;
+            let cleared_at = match (safe, spell.delays_reopen) {
+                (true, true) => Some(now),
+                _ => prev.cleared_at,
+            };
+            // The verdict first, so the executor and the interlocks act on it at once;
+            // records and telemetry after.
             verdict.send_replace(SiteSafety { safe, reason: reason.clone(), cleared_at });
+            announce(&tel.name, &ctx, safe, &reason, now);
             if safe {
-                secured = false;
-                unsafe_since = None;
-                weather_was_unsafe = false;
-            } else if unsafe_since.is_none() {
-                unsafe_since = Some(now);
+                spell = Spell { seen_safe: true, ..Spell::default() };
+            } else if spell.since.is_none() {
+                spell.since = Some(now);
             }
         }
-        if !safe && !secured && tel.drivers_up() {
-            secured = secure(&tel, &ctx, unsafe_since.unwrap_or(now)).await;
+        if !safe && !spell.secured {
+            let since = spell.since.unwrap_or(now);
+            // Only the mount and dome drivers are needed to secure; a lost weather or
+            // camera driver must not stop the dome from closing.
+            if tel.can_secure() {
+                spell.secured = secure(&tel, &ctx, since).await;
+            }
+            let late = (ctx.clock.now() - since).to_seconds() > ctx.safety.close_within_s;
+            if !spell.secured && late && !spell.overdue_alerted {
+                spell.overdue_alerted = true;
+                let message = format!(
+                    "site unsafe ({reason}) for over {} s and the telescope is not confirmed closed and parked; {}",
+                    ctx.safety.close_within_s,
+                    if tel.can_secure() {
+                        "still trying"
+                    } else {
+                        "the mount or dome driver is down: check the site"
+                    }
+                );
+                tracing::error!(telescope = %tel.name, "{message}");
+                ctx.core.publish(Event::Alert {
+                    source: tel.name.clone(),
+                    message,
+                    at: ctx.clock.now(),
+                });
+            }
         }
         tokio::select! {
-            _ = events.recv() => {}
+            _ = next_event_for(&mut events, &weather) => {}
             _ = tokio::time::sleep(POLL) => {}
             _ = shutdown.cancelled() => return,
         }
     }
 }
 
-/// The verdict from the device's own report. Unknown counts as unsafe.
+async fn next_event_for(
+    events: &mut tokio::sync::broadcast::Receiver<(String, teld_driver_protocol::DeviceState)>,
+    device: &str,
+) {
+    loop {
+        match events.recv().await {
+            Ok((name, _)) if name == device => return,
+            Ok(_) => {}
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return,
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                return std::future::pending().await;
+            }
+        }
+    }
+}
+
+/// The verdict from the device's own report. Unknown counts as unsafe. The reason is
+/// a category, not a reading, so a changing rain rate is not a new verdict each time.
 fn judge(w: &WeatherState) -> (bool, String) {
     if !w.connected {
         return (false, "weather sensor not connected".into());
@@ -72,19 +131,13 @@ fn judge(w: &WeatherState) -> (bool, String) {
         return (true, String::new());
     }
     let reason = match w.rain_rate {
-        Some(r) if r > 0.0 => format!("rain ({r:.1} mm/h)"),
+        Some(r) if r > 0.0 => "rain".to_string(),
         _ => "safety monitor reports unsafe".into(),
     };
     (false, reason)
 }
 
-async fn announce(
-    telescope: &str,
-    ctx: &ObserveContext,
-    safe: bool,
-    reason: &str,
-    at: hifitime::Epoch,
-) {
+fn announce(telescope: &str, ctx: &ObserveContext, safe: bool, reason: &str, at: Epoch) {
     let at_text = teld_driver_protocol::time::format_utc(at);
     let reason_opt = (!safe).then(|| reason.to_string());
     if safe {
@@ -97,28 +150,30 @@ async fn announce(
             SafetyView { safe, reason: reason_opt.clone(), since: Some(at_text) };
     });
     ctx.core.publish(Event::Safety { telescope: telescope.into(), safe, reason: reason_opt, at });
-    let kind = if safe { "safe" } else { "unsafe" };
-    if let Err(e) = ctx.store.record_device_event(at, telescope, kind, Some(reason)).await {
-        tracing::warn!(telescope, "could not record safety event: {e}");
-    }
+    let store = ctx.store.clone();
+    let (telescope, reason) = (telescope.to_string(), reason.to_string());
+    // Off the safety path: a slow store must not delay closing the dome.
+    tokio::spawn(async move {
+        let kind = if safe { "safe" } else { "unsafe" };
+        if let Err(e) = store.record_device_event(at, &telescope, kind, Some(&reason)).await {
+            tracing::warn!(telescope, "could not record safety event: {e}");
+        }
+    });
 }
 
 /// Closes and parks; true once the devices confirm both. Alerts if that took longer
 /// than `safety.close_within_s` after the site turned unsafe.
-async fn secure(tel: &Telescope, ctx: &ObserveContext, unsafe_since: hifitime::Epoch) -> bool {
+async fn secure(tel: &Telescope, ctx: &ObserveContext, unsafe_since: Epoch) -> bool {
     match tel.make_safe().await {
         Ok(()) => {
             let now = ctx.clock.now();
             let took = (now - unsafe_since).to_seconds();
-            let _ = ctx
-                .store
-                .record_device_event(
-                    now,
-                    &tel.name,
-                    "secured",
-                    Some(&format!("closed and parked {took:.0} s after unsafe")),
-                )
-                .await;
+            let note = format!("closed and parked {took:.0} s after unsafe");
+            let store = ctx.store.clone();
+            let name = tel.name.clone();
+            tokio::spawn(async move {
+                let _ = store.record_device_event(now, &name, "secured", Some(&note)).await;
+            });
             if took > ctx.safety.close_within_s {
                 let message = format!(
                     "closing and parking took {took:.0} s, over the {} s limit (safety.close_within_s)",
@@ -165,7 +220,8 @@ mod tests {
     #[test]
     fn judges_from_the_device_report() {
         assert_eq!(judge(&weather(true, None)), (true, String::new()));
-        assert_eq!(judge(&weather(false, Some(4.0))).1, "rain (4.0 mm/h)");
+        assert_eq!(judge(&weather(false, Some(4.0))).1, "rain");
+        assert_eq!(judge(&weather(false, Some(4.0))), judge(&weather(false, Some(9.0))));
         assert!(!judge(&weather(false, None)).0);
         let mut w = weather(true, None);
         w.connected = false;
