@@ -52,8 +52,15 @@ impl Clock {
 
     pub fn now(&self) -> Epoch {
         match &*self.inner {
-            // hifitime reads the OS clock (UTC) and applies its leap-second table.
-            Inner::System => Epoch::now().unwrap_or_else(|_| Epoch::from_unix_seconds(0.0)),
+            // The OS clock is Unix time (UTC without leap seconds); the astro crate
+            // maps it onto the TAI timeline with SOFA's leap-second table.
+            Inner::System => {
+                let unix = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs_f64())
+                    .unwrap_or(0.0);
+                teld_astro::time::from_unix_seconds(unix)
+            }
             Inner::Simulated { anchor, anchor_real, speed } => {
                 *anchor + Duration::from_seconds(anchor_real.elapsed().as_secs_f64() * speed)
             }

@@ -327,7 +327,8 @@ fn check_cfitsio_path(root: &Path) -> Result<(), IngestError> {
 pub fn night_of(epoch: Epoch, longitude_deg: f64) -> String {
     let local_noon_shift =
         hifitime::Duration::from_seconds(longitude_deg / 15.0 * 3600.0 - 12.0 * 3600.0);
-    let (y, m, d, ..) = (epoch + local_noon_shift).to_gregorian_utc();
+    let p = teld_astro::time::utc_parts(epoch + local_noon_shift);
+    let (y, m, d) = (p.year, p.month, p.day);
     format!("{y:04}-{m:02}-{d:02}")
 }
 

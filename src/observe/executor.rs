@@ -145,6 +145,6 @@ async fn idle(
 }
 
 fn hms(t: Epoch) -> String {
-    let (_, _, _, h, m, s, _) = t.to_gregorian_utc();
-    format!("{h:02}:{m:02}:{s:02} UTC")
+    let p = teld_astro::time::utc_parts(t);
+    format!("{:02}:{:02}:{:02} UTC", p.hour, p.minute, p.second)
 }

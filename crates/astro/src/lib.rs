@@ -13,12 +13,14 @@ pub mod coords;
 pub mod projection;
 pub mod sidereal;
 pub mod sun;
+pub mod time;
 
 pub use coords::{Horizontal, Icrs, OfDate, Site};
 
 /// Julian date (UTC, used as UT1 until IERS data is wired in) of an epoch.
 pub fn jd_utc(epoch: hifitime::Epoch) -> f64 {
-    epoch.to_jde_utc_days()
+    let (a, b) = time::jd_utc(epoch);
+    a + b
 }
 
 /// Julian centuries of TT since J2000.0, the argument of precession and Sun series.

@@ -1,77 +1,25 @@
 //! UTC instants on the wire: ISO-8601 without a zone suffix, as FITS `DATE-OBS` uses
-//! (`2026-11-24T22:01:07.123456`). Parsing also accepts a trailing `Z` or ` UTC`.
+//! (`2026-11-24T22:01:07.123456`). Parsing also accepts a trailing `Z` or ` UTC`, and
+//! second 60 inside a leap second. The calendar work is `teld_astro::time`'s, which
+//! handles leap seconds correctly.
 
 use hifitime::Epoch;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "`{input}` is not a UTC time: expected ISO-8601 like 2026-11-24T22:01:07 (optionally with fractional seconds and a trailing Z)"
-)]
-pub struct TimeParseError {
-    pub input: String,
-}
+pub use teld_astro::time::TimeError as TimeParseError;
 
 /// `2026-11-24T22:01:07.123456` (microseconds).
 pub fn format_utc(epoch: Epoch) -> String {
-    format_utc_digits(epoch, 6)
+    teld_astro::time::format_utc(epoch, 6)
 }
 
 /// UTC with `digits` (0..=9) fractional-second digits, truncated, never rounded up
 /// into the next second.
 pub fn format_utc_digits(epoch: Epoch, digits: u32) -> String {
-    let (y, mo, d, h, mi, s, ns) = epoch.to_gregorian_utc();
-    let base = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}");
-    if digits == 0 {
-        return base;
-    }
-    let digits = digits.min(9);
-    let frac = ns / 10u32.pow(9 - digits);
-    format!("{base}.{frac:0width$}", width = digits as usize)
+    teld_astro::time::format_utc(epoch, digits)
 }
 
 pub fn parse_utc(input: &str) -> Result<Epoch, TimeParseError> {
-    let err = || TimeParseError { input: input.to_string() };
-    let s = input.trim();
-    let s = s.strip_suffix('Z').or_else(|| s.strip_suffix(" UTC")).unwrap_or(s);
-    let (date, time) = s.split_once(['T', ' ']).ok_or_else(err)?;
-    let mut dp = date.split('-');
-    let y: i32 = num(dp.next(), 4).ok_or_else(err)?;
-    let mo: u8 = num(dp.next(), 2).ok_or_else(err)?;
-    let d: u8 = num(dp.next(), 2).ok_or_else(err)?;
-    if dp.next().is_some() {
-        return Err(err());
-    }
-    let (hms, frac) = match time.split_once('.') {
-        Some((hms, frac)) => (hms, Some(frac)),
-        None => (time, None),
-    };
-    let mut tp = hms.split(':');
-    let h: u8 = num(tp.next(), 2).ok_or_else(err)?;
-    let mi: u8 = num(tp.next(), 2).ok_or_else(err)?;
-    let sec: u8 = num(tp.next(), 2).ok_or_else(err)?;
-    if tp.next().is_some() {
-        return Err(err());
-    }
-    let ns = match frac {
-        None => 0,
-        Some(f) if !f.is_empty() && f.len() <= 9 && f.bytes().all(|b| b.is_ascii_digit()) => {
-            let v: u32 = f.parse().map_err(|_| err())?;
-            v * 10u32.pow(9 - f.len() as u32)
-        }
-        Some(_) => return Err(err()),
-    };
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
-        return Err(err());
-    }
-    Epoch::maybe_from_gregorian_utc(y, mo, d, h, mi, sec, ns).map_err(|_| err())
-}
-
-fn num<T: std::str::FromStr>(part: Option<&str>, len: usize) -> Option<T> {
-    let p = part?;
-    if p.len() != len || !p.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    p.parse().ok()
+    teld_astro::time::parse_utc(input)
 }
 
 /// `#[serde(with = "teld_driver_protocol::time::utc")]` for `Epoch` fields.
