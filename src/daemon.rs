@@ -69,6 +69,7 @@ pub async fn run(
         Some(u) => u.clone(),
         None => Store::default_url(&paths.state_dir)?,
     };
+    install_iers(&config);
     let store = Store::open(&url).await?;
     let requeued = store.recover_after_restart(clock.now()).await?;
     if !requeued.is_empty() {
@@ -135,6 +136,7 @@ pub async fn run(
                 site: config.site.site(),
                 min_altitude_deg: observe.min_altitude(t),
                 sun_avoidance_deg: config.safety.sun_avoidance_deg,
+                pointing: tel.interlocks.limits.clone(),
             },
         };
         observers.spawn(run_executor(
@@ -177,6 +179,27 @@ pub async fn run(
     store.close().await;
     tracing::info!("teld stopped");
     Ok(())
+}
+
+/// Earth orientation for every computation of this process: the operator's file if
+/// configured (validated readable at load), else the bundled table. Says loudly when
+/// the current date is outside the table, where UT1−UTC is taken as 0.
+fn install_iers(config: &Config) {
+    use teld_astro::iers::{self, IersTable};
+    if let Some(path) = &config.astro.iers_file {
+        match IersTable::from_file(path) {
+            Ok(table) => {
+                iers::install(table);
+            }
+            Err(e) => tracing::error!(
+                "cannot use astro.iers_file {}: {e}; using the bundled table",
+                path.display()
+            ),
+        }
+    }
+    let t = iers::active();
+    let (first, last) = t.span();
+    tracing::info!(source = %t.source, first_mjd = first, last_mjd = last, "IERS Earth orientation table");
 }
 
 fn initial_snapshot(config: &Config) -> Snapshot {
@@ -266,6 +289,8 @@ fn build_telescope(
             site: config.site.site(),
             sun_avoidance_deg: config.safety.sun_avoidance_deg,
             min_altitude_deg: observe.min_altitude(t),
+            // Validated when the configuration was loaded.
+            limits: t.pointing_limits().expect("pointing limits validated at load"),
             sun_altitude_max_deg: config.observing.sun_altitude_max_deg,
         },
         Timeouts { slew_s: t.slew_timeout_s, dome_s: t.dome_timeout_s },

@@ -98,12 +98,13 @@ pub fn load_str(
     let telemetry = optional_section(&mut table, "telemetry", &mut issues);
     let observing = optional_section(&mut table, "observing", &mut issues);
     let safety = optional_section(&mut table, "safety", &mut issues);
+    let astro = optional_section(&mut table, "astro", &mut issues);
     let drivers = array_section(&mut table, "drivers", &mut issues);
     let telescopes = array_section(&mut table, "telescopes", &mut issues);
     for key in table.keys() {
         issues.push(ConfigIssue {
             path: key.clone(),
-            message: "unknown section or key (known: site, paths, store, http, telemetry, observing, safety, drivers, telescopes)".into(),
+            message: "unknown section or key (known: site, paths, store, http, telemetry, observing, safety, astro, drivers, telescopes)".into(),
         });
     }
 
@@ -116,8 +117,18 @@ pub fn load_str(
         longitude_deg: 0.0,
         height_m: 0.0,
     });
-    let config =
-        Config { site, paths, store, http, telemetry, observing, safety, drivers, telescopes };
+    let config = Config {
+        site,
+        paths,
+        store,
+        http,
+        telemetry,
+        observing,
+        safety,
+        astro,
+        drivers,
+        telescopes,
+    };
     let mut checked = validate::check(&config);
     if !site_ok {
         checked.retain(|i| !i.path.starts_with("site."));

@@ -23,6 +23,8 @@ pub struct Config {
     #[serde(default)]
     pub safety: SafetyConfig,
     #[serde(default)]
+    pub astro: AstroConfig,
+    #[serde(default)]
     pub drivers: Vec<DriverConfig>,
     #[serde(default)]
     pub telescopes: Vec<TelescopeConfig>,
@@ -179,6 +181,14 @@ pub struct ObservingConfig {
     /// Used when neither request nor telescope says otherwise: airmass 2.
     #[serde(default = "default_min_altitude")]
     pub min_altitude_deg: f64,
+    /// Sky flats are taken while the Sun is between these altitudes: bright enough to
+    /// beat the bias in seconds, dark enough not to saturate a small telescope.
+    #[serde(default = "default_flats_sun_altitude")]
+    pub flats_sun_altitude_deg: [f64; 2],
+}
+
+fn default_flats_sun_altitude() -> [f64; 2] {
+    [-10.0, -3.0]
 }
 
 fn default_sun_altitude_max() -> f64 {
@@ -201,8 +211,18 @@ impl Default for ObservingConfig {
             settle_s: default_settle(),
             max_attempts: default_max_attempts(),
             min_altitude_deg: default_min_altitude(),
+            flats_sun_altitude_deg: default_flats_sun_altitude(),
         }
     }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AstroConfig {
+    /// An IERS `finals2000A.all`/`.data` file (or teld's CSV) newer than the bundled
+    /// table; UT1−UTC and polar motion come from it.
+    #[serde(default)]
+    pub iers_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -321,6 +341,13 @@ pub struct TelescopeConfig {
     /// Mount limit for science blocks; overrides `observing.min_altitude_deg`.
     #[serde(default)]
     pub min_altitude_deg: Option<f64>,
+    /// Local horizon: `[[azimuth, minimum altitude], ...]` in degrees, linear between
+    /// points, wrapping at north (trees, buildings, the dome's slit).
+    #[serde(default)]
+    pub horizon: Vec<[f64; 2]>,
+    /// The mount's hard limits; the interlocks refuse any pointing outside them.
+    #[serde(default)]
+    pub mount_limits: MountLimitsConfig,
     /// Real-hardware timeouts, simulated seconds.
     #[serde(default = "default_slew_timeout")]
     pub slew_timeout_s: f64,
@@ -361,5 +388,68 @@ impl DeviceAddress {
 impl std::fmt::Display for DeviceAddress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}/{}", self.driver, self.device)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MountLimitsConfig {
+    #[serde(default)]
+    pub min_alt_deg: f64,
+    #[serde(default = "ha_min")]
+    pub ha_min_deg: f64,
+    #[serde(default = "ha_max")]
+    pub ha_max_deg: f64,
+    #[serde(default = "dec_min")]
+    pub dec_min_deg: f64,
+    #[serde(default = "dec_max")]
+    pub dec_max_deg: f64,
+}
+
+fn ha_min() -> f64 {
+    -180.0
+}
+fn ha_max() -> f64 {
+    180.0
+}
+fn dec_min() -> f64 {
+    -90.0
+}
+fn dec_max() -> f64 {
+    90.0
+}
+
+impl Default for MountLimitsConfig {
+    /// No limit beyond the horizon.
+    fn default() -> Self {
+        MountLimitsConfig {
+            min_alt_deg: 0.0,
+            ha_min_deg: ha_min(),
+            ha_max_deg: ha_max(),
+            dec_min_deg: dec_min(),
+            dec_max_deg: dec_max(),
+        }
+    }
+}
+
+impl TelescopeConfig {
+    /// Horizon mask and mount limits as the astronomy crate checks them. The config
+    /// was validated at load time, so this cannot fail then.
+    pub fn pointing_limits(
+        &self,
+    ) -> Result<teld_astro::horizon::PointingLimits, teld_astro::horizon::LimitError> {
+        let mask = teld_astro::horizon::HorizonMask::new(
+            self.horizon.iter().map(|p| (p[0], p[1])).collect(),
+        )?;
+        let m = &self.mount_limits;
+        let mount = teld_astro::horizon::MountLimits {
+            min_alt_deg: m.min_alt_deg,
+            ha_min_deg: m.ha_min_deg,
+            ha_max_deg: m.ha_max_deg,
+            dec_min_deg: m.dec_min_deg,
+            dec_max_deg: m.dec_max_deg,
+        };
+        mount.validate()?;
+        Ok(teld_astro::horizon::PointingLimits { mask, mount })
     }
 }

@@ -76,6 +76,24 @@ pub fn check(c: &Config) -> Vec<ConfigIssue> {
         bad("observing.max_attempts".into(), "must be at least 1".into());
     }
     altitude(&mut bad, "observing.min_altitude_deg", o.min_altitude_deg);
+    let [lo, hi] = o.flats_sun_altitude_deg;
+    if !(lo.is_finite() && hi.is_finite() && -18.0 <= lo && lo < hi && hi <= 10.0) {
+        bad(
+            "observing.flats_sun_altitude_deg".into(),
+            format!("must be [low, high] with -18 <= low < high <= 10, got [{lo}, {hi}]"),
+        );
+    }
+    if let Some(f) = &c.astro.iers_file
+        && !f.is_file()
+    {
+        bad(
+            "astro.iers_file".into(),
+            format!(
+                "{} is not a readable file; give an IERS finals2000A.all file or remove the key",
+                f.display()
+            ),
+        );
+    }
 
     let sf = &c.safety;
     positive(&mut bad, "safety.close_within_s", sf.close_within_s, false);
@@ -146,6 +164,14 @@ pub fn check(c: &Config) -> Vec<ConfigIssue> {
         }
         if let Some(a) = t.min_altitude_deg {
             altitude(&mut bad, &p("min_altitude_deg"), a);
+        }
+        if let Err(e) = t.pointing_limits() {
+            let key = if matches!(e, teld_astro::horizon::LimitError::BadLimit { .. }) {
+                "mount_limits"
+            } else {
+                "horizon"
+            };
+            bad(p(key), e.to_string());
         }
         for (k, v) in [
             ("slew_timeout_s", t.slew_timeout_s),

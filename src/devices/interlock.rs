@@ -2,7 +2,8 @@
 //! a command that could put the telescope at risk.
 
 use hifitime::Epoch;
-use teld_astro::{Horizontal, Icrs, Site, sun};
+use teld_astro::horizon::{PointingLimits, Violation};
+use teld_astro::{Astrometry, Icrs, Observed, Site};
 use thiserror::Error;
 
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -13,12 +14,16 @@ pub enum InterlockError {
     SunTooClose { separation_deg: f64, limit_deg: f64 },
     #[error("target is at altitude {altitude_deg:.1}°, below the {limit_deg}° limit")]
     BelowLimit { altitude_deg: f64, limit_deg: f64 },
+    #[error("{0} (telescope horizon / mount_limits)")]
+    Pointing(Violation),
     #[error("the site is not safe ({reason}); the dome stays closed until it is")]
     Unsafe { reason: String },
     #[error(
         "the Sun is at {sun_altitude_deg:.1}°, above the {limit_deg}° limit for opening (observing.sun_altitude_max_deg)"
     )]
     Daylight { sun_altitude_deg: f64, limit_deg: f64 },
+    #[error("cannot compute where the target is ({0}); refusing to move")]
+    Astronomy(String),
 }
 
 /// The site-level safety verdict the interlocks consult (kept by the safety monitor
@@ -42,31 +47,37 @@ impl SiteSafety {
 pub struct Interlocks {
     pub site: Site,
     pub sun_avoidance_deg: f64,
-    /// Mount's lowest allowed altitude for pointing.
+    /// Lowest altitude for science pointing (on top of the mask and mount limits).
     pub min_altitude_deg: f64,
+    /// Horizon mask and the mount's hard limits.
+    pub limits: PointingLimits,
     /// The dome opens only while the Sun is below this.
     pub sun_altitude_max_deg: f64,
 }
 
 impl Interlocks {
-    /// A pointing is allowed if it keeps clear of the Sun and above the limit.
-    pub fn check_pointing(&self, target: Icrs, at: Epoch) -> Result<Horizontal, InterlockError> {
-        let of_date = target.to_of_date(at);
-        let separation_deg = of_date.separation_deg(sun::position(at));
+    /// A pointing is allowed if it keeps clear of the Sun, above the limit and the
+    /// horizon mask, and inside the mount's limits — computed with the full SOFA
+    /// chain for this instant, never from a cache.
+    pub fn check_pointing(&self, target: Icrs, at: Epoch) -> Result<Observed, InterlockError> {
+        let a =
+            Astrometry::at(&self.site, at).map_err(|e| InterlockError::Astronomy(e.to_string()))?;
+        let separation_deg = target.separation_deg(a.sun().apparent_icrs_axes);
         if separation_deg < self.sun_avoidance_deg {
             return Err(InterlockError::SunTooClose {
                 separation_deg,
                 limit_deg: self.sun_avoidance_deg,
             });
         }
-        let h = of_date.to_horizontal(&self.site, at);
-        if h.alt_deg < self.min_altitude_deg {
+        let o = a.observe(target);
+        if o.alt_deg < self.min_altitude_deg {
             return Err(InterlockError::BelowLimit {
-                altitude_deg: h.alt_deg,
+                altitude_deg: o.alt_deg,
                 limit_deg: self.min_altitude_deg,
             });
         }
-        Ok(h)
+        self.limits.check(&o).map_err(InterlockError::Pointing)?;
+        Ok(o)
     }
 
     /// Opening needs a safe site and a dark sky.
@@ -74,7 +85,8 @@ impl Interlocks {
         if !safety.safe {
             return Err(InterlockError::Unsafe { reason: safety.reason.clone() });
         }
-        let sun_altitude_deg = sun::altitude_deg(&self.site, at);
+        let sun_altitude_deg = teld_astro::sun::altitude_deg(&self.site, at)
+            .map_err(|e| InterlockError::Astronomy(e.to_string()))?;
         if sun_altitude_deg > self.sun_altitude_max_deg {
             return Err(InterlockError::Daylight {
                 sun_altitude_deg,
@@ -94,6 +106,7 @@ mod tests {
             site: Site { latitude_deg: 28.7606, longitude_deg: -17.8816, height_m: 2396.0 },
             sun_avoidance_deg: 30.0,
             min_altitude_deg: 20.0,
+            limits: PointingLimits::default(),
             sun_altitude_max_deg: -12.0,
         }
     }
@@ -102,12 +115,28 @@ mod tests {
     fn refuses_the_sun_even_at_night_and_low_targets() {
         let l = locks();
         let noon = Epoch::from_gregorian_utc(2026, 11, 24, 13, 0, 0, 0);
-        let sun = sun::position(noon).to_icrs(noon);
+        let sun = Astrometry::at(&l.site, noon).unwrap().sun().apparent_icrs_axes;
         assert!(matches!(l.check_pointing(sun, noon), Err(InterlockError::SunTooClose { .. })));
         let night = Epoch::from_gregorian_utc(2026, 11, 24, 23, 0, 0, 0);
         // Dec −70° never rises above ~−8° at latitude 28.8°.
         let low = Icrs { ra_deg: 10.0, dec_deg: -70.0 };
         assert!(matches!(l.check_pointing(low, night), Err(InterlockError::BelowLimit { .. })));
+    }
+
+    #[test]
+    fn horizon_mask_and_mount_limits_refuse() {
+        use teld_astro::horizon::{HorizonMask, MountLimits};
+        let mut l = locks();
+        let night = Epoch::from_gregorian_utc(2026, 11, 24, 23, 0, 0, 0);
+        // Due south, ~70° high at 23:00 (the demo target region): blocked by a 80° wall.
+        let target = Icrs { ra_deg: 22.5, dec_deg: 20.1 };
+        assert!(l.check_pointing(target, night).is_ok());
+        l.limits.mask = HorizonMask::new(vec![(0.0, 80.0)]).unwrap();
+        assert!(matches!(l.check_pointing(target, night), Err(InterlockError::Pointing(_))));
+        l.limits.mask = HorizonMask::default();
+        l.limits.mount = MountLimits { dec_max_deg: 10.0, ..MountLimits::default() };
+        let e = l.check_pointing(target, night).unwrap_err();
+        assert!(e.to_string().contains("declination"), "{e}");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! A telescope: its devices, the safety verdict for its site, and the interlocked
 //! operations the executor and operators use.
 
-use teld_astro::{Icrs, OfDate};
+use teld_astro::{Icrs, TrueOfDate};
 use teld_driver_protocol::{CameraStatus, DomeState, EquatorialSystem, MountState, ShutterStatus};
 use tokio::sync::watch;
 
@@ -106,7 +106,12 @@ impl Telescope {
         let (ra_deg, dec_deg) = (st.right_ascension * 15.0, st.declination);
         match st.equatorial_system {
             EquatorialSystem::J2000 => Icrs { ra_deg, dec_deg },
-            EquatorialSystem::Topocentric => OfDate { ra_deg, dec_deg }.to_icrs(self.clock.now()),
+            // A mount working in coordinates of date: convert with the full chain.
+            // If that fails (a date outside 1901–2099), its own numbers are the best
+            // available and the arrival check will catch a real mismatch.
+            EquatorialSystem::Topocentric => TrueOfDate { ra_deg, dec_deg }
+                .to_icrs(&self.interlocks.site, self.clock.now())
+                .unwrap_or(Icrs { ra_deg, dec_deg }),
         }
     }
 
@@ -127,7 +132,9 @@ impl Telescope {
         let (ra_deg, dec_deg) = match st.equatorial_system {
             EquatorialSystem::J2000 => (target.ra_deg, target.dec_deg),
             EquatorialSystem::Topocentric => {
-                let d = target.to_of_date(now);
+                let d = target
+                    .to_true_of_date(&self.interlocks.site, now)
+                    .map_err(|e| super::InterlockError::Astronomy(e.to_string()))?;
                 (d.ra_deg, d.dec_deg)
             }
         };

@@ -11,7 +11,7 @@ use crate::config::TelescopeConfig;
 use crate::core::{BlockView, Event, ObservationPhase};
 use crate::devices::{DeviceError, Telescope};
 use crate::model::RequestState;
-use crate::schedule::{Block, Limits, Visibility};
+use crate::schedule::{Block, Frames, Limits, Visibility};
 use crate::store::StoreError;
 
 pub struct BlockRun<'a> {
@@ -178,8 +178,10 @@ impl BlockRun<'_> {
             site: self.ctx.site.site(),
             min_altitude_deg: self.ctx.min_altitude(self.cfg),
             sun_avoidance_deg: self.ctx.safety.sun_avoidance_deg,
+            pointing: tel.interlocks.limits.clone(),
         };
-        let vis = Visibility::new(&limits, spec);
+        let frames = Frames::default();
+        let vis = Visibility::new(&limits, &frames, spec);
         for seq in self.block.frames_done + 1..=spec.count {
             // Constraints are re-checked before every frame, not only when the block
             // was chosen: the sky moves and blocks overrun.

@@ -16,9 +16,12 @@ pub struct Night {
 const SEARCH: f64 = 86_400.0 * 1.05;
 
 pub fn night(site: &Site, at: Epoch, sun_altitude_max_deg: f64) -> Night {
-    let sun_altitude_deg = sun::altitude_deg(site, at);
+    // Outside 1901–2099 the Sun cannot be computed; "day" is the safe answer.
+    let sun_altitude_deg = sun::altitude_deg(site, at).unwrap_or(90.0);
     let next_change =
-        sun::next_crossing(site, at, sun_altitude_max_deg, Duration::from_seconds(SEARCH));
+        sun::next_crossing(site, at, sun_altitude_max_deg, Duration::from_seconds(SEARCH))
+            .ok()
+            .flatten();
     Night { sun_altitude_deg, is_night: sun_altitude_deg < sun_altitude_max_deg, next_change }
 }
 

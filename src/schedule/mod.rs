@@ -13,7 +13,7 @@ use hifitime::{Duration, Epoch};
 use crate::ledger::Ledger;
 use crate::model::RequestState;
 use crate::store::{RequestRecord, StoreError};
-pub use visibility::{Limits, Visibility};
+pub use visibility::{Frames, Limits, Visibility};
 
 /// Readout plus bookkeeping per frame assumed when estimating a block's length.
 const PER_FRAME_OVERHEAD_S: f64 = 5.0;
@@ -42,6 +42,7 @@ impl Dispatcher {
         let store = &self.ledger.store;
         let open = store.requests_in(&[RequestState::Queued, RequestState::Scheduled]).await?;
         let mut blocks = Vec::new();
+        let frames = Frames::default();
         for req in open {
             if let Some(w) = &req.spec.window
                 && w.end <= now
@@ -61,7 +62,7 @@ impl Dispatcher {
             let remaining = req.spec.count.saturating_sub(frames_done);
             let duration_s =
                 BLOCK_OVERHEAD_S + remaining as f64 * (req.spec.exposure_s + PER_FRAME_OVERHEAD_S);
-            let vis = Visibility::new(&self.limits, &req.spec);
+            let vis = Visibility::new(&self.limits, &frames, &req.spec);
             let end = now + Duration::from_seconds(duration_s);
             let fits_now =
                 end <= night_end && vis.window_allows(now, end) && vis.observable_over(now, end);

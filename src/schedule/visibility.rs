@@ -1,7 +1,16 @@
 //! Whether a request's target can be observed over an interval.
+//!
+//! Every check goes through a [`SkyFrame`] per instant (the full SOFA chain folded
+//! into a few vectors), shared by all requests of one planning pass through
+//! [`Frames`], so a plan costs one SOFA evaluation per instant, not per request.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use hifitime::{Duration, Epoch};
-use teld_astro::{Icrs, Site, sun};
+use teld_astro::horizon::PointingLimits;
+use teld_astro::visibility::SkyFrame;
+use teld_astro::{Icrs, Site, iers};
 
 use crate::model::{RequestSpec, Window};
 
@@ -15,10 +24,31 @@ pub struct Limits {
     /// The telescope's lowest altitude for science.
     pub min_altitude_deg: f64,
     pub sun_avoidance_deg: f64,
+    /// Horizon mask and mount limits.
+    pub pointing: PointingLimits,
+}
+
+/// Sky frames by instant, for one planning pass.
+#[derive(Default)]
+pub struct Frames {
+    frames: Mutex<HashMap<i128, Option<Arc<SkyFrame>>>>,
+}
+
+impl Frames {
+    /// The frame at `at`; `None` if the sky cannot be computed then (a date outside
+    /// 1901–2099), which makes every target unobservable rather than guessed.
+    pub fn at(&self, site: &Site, at: Epoch) -> Option<Arc<SkyFrame>> {
+        let key = at.to_tai_duration().total_nanoseconds();
+        let mut map = self.frames.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(key)
+            .or_insert_with(|| SkyFrame::new(site, at, iers::active().at(at)).ok().map(Arc::new))
+            .clone()
+    }
 }
 
 pub struct Visibility<'a> {
     limits: &'a Limits,
+    frames: &'a Frames,
     target: Icrs,
     min_alt: f64,
     max_airmass: Option<f64>,
@@ -26,11 +56,12 @@ pub struct Visibility<'a> {
 }
 
 impl<'a> Visibility<'a> {
-    pub fn new(limits: &'a Limits, spec: &'a RequestSpec) -> Self {
+    pub fn new(limits: &'a Limits, frames: &'a Frames, spec: &'a RequestSpec) -> Self {
         // A request may be stricter than the telescope, never laxer.
         let min_alt = spec.constraints.min_altitude_deg.unwrap_or(0.0).max(limits.min_altitude_deg);
         Visibility {
             limits,
+            frames,
             target: spec.target.icrs(),
             min_alt,
             max_airmass: spec.constraints.max_airmass,
@@ -42,20 +73,20 @@ impl<'a> Visibility<'a> {
         self.window.is_none_or(|w| w.start <= start && end <= w.end)
     }
 
-    /// Observable at `at`: above the altitude limit, within the airmass limit, and
-    /// clear of the Sun.
+    /// Observable at `at`: above the altitude limit and the horizon mask, inside the
+    /// mount's limits, within the airmass limit, and clear of the Sun.
     pub fn observable_at(&self, at: Epoch) -> bool {
-        let of_date = self.target.to_of_date(at);
-        let h = of_date.to_horizontal(&self.limits.site, at);
-        if h.alt_deg < self.min_alt {
+        let Some(frame) = self.frames.at(&self.limits.site, at) else { return false };
+        let o = frame.observe(self.target);
+        if o.alt_deg < self.min_alt || self.limits.pointing.check(&o).is_err() {
             return false;
         }
         if let Some(max) = self.max_airmass
-            && h.airmass().is_none_or(|x| x > max)
+            && teld_astro::airmass::young1994(o.alt_deg).is_none_or(|x| x > max)
         {
             return false;
         }
-        of_date.separation_deg(sun::position(at)) >= self.limits.sun_avoidance_deg
+        frame.sun_separation_deg(self.target) >= self.limits.sun_avoidance_deg
     }
 
     /// Observable over the whole of [start, end], checked at both ends and every
@@ -97,14 +128,15 @@ mod tests {
             site: Site { latitude_deg: 28.7606, longitude_deg: -17.8816, height_m: 2396.0 },
             min_altitude_deg: 30.0,
             sun_avoidance_deg: 30.0,
+            pointing: PointingLimits::default(),
         }
     }
 
     #[test]
     fn demo_target_is_up_in_the_evening_and_down_before_dawn() {
-        let l = limits();
+        let (l, frames) = (limits(), Frames::default());
         let s = spec(20.1, None);
-        let v = Visibility::new(&l, &s);
+        let v = Visibility::new(&l, &frames, &s);
         let evening = Epoch::from_gregorian_utc(2026, 11, 24, 21, 0, 0, 0);
         assert!(v.observable_over(evening, evening + Duration::from_seconds(1800.0)));
         let late = Epoch::from_gregorian_utc(2026, 11, 25, 4, 0, 0, 0);
@@ -113,10 +145,22 @@ mod tests {
 
     #[test]
     fn request_limit_can_only_tighten() {
-        let l = limits();
+        let (l, frames) = (limits(), Frames::default());
         let lax = spec(20.1, Some(10.0));
-        assert_eq!(Visibility::new(&l, &lax).min_alt, 30.0);
+        assert_eq!(Visibility::new(&l, &frames, &lax).min_alt, 30.0);
         let strict = spec(20.1, Some(60.0));
-        assert_eq!(Visibility::new(&l, &strict).min_alt, 60.0);
+        assert_eq!(Visibility::new(&l, &frames, &strict).min_alt, 60.0);
+    }
+
+    #[test]
+    fn horizon_mask_blocks_and_frames_are_shared() {
+        let mut l = limits();
+        let frames = Frames::default();
+        let s = spec(20.1, None);
+        let t = Epoch::from_gregorian_utc(2026, 11, 24, 21, 0, 0, 0);
+        assert!(Visibility::new(&l, &frames, &s).observable_at(t));
+        l.pointing.mask = teld_astro::horizon::HorizonMask::new(vec![(0.0, 85.0)]).unwrap();
+        assert!(!Visibility::new(&l, &frames, &s).observable_at(t));
+        assert_eq!(frames.frames.lock().unwrap().len(), 1, "one frame for both checks");
     }
 }

@@ -6,6 +6,7 @@
 //! is treated as derotated: north stays up whatever the mount does.
 
 use hifitime::Epoch;
+use teld_astro::approx;
 use teld_astro::{Horizontal, Icrs, Site};
 use teld_driver_protocol::{EquatorialSystem, ErrorCode, MountState, PierSide};
 
@@ -98,9 +99,9 @@ impl Mount {
     /// Where the optical axis points at `t`, in ICRS and alt/az.
     pub fn pointing_at(&self, t: Epoch) -> (Icrs, Horizontal) {
         let site = &self.site;
-        let from_hor = |h: Horizontal| (h.to_of_date(site, t).to_icrs(t), h);
+        let from_hor = |h: Horizontal| (approx::to_icrs(h, site, t), h);
         match self.resolved(t) {
-            Motion::Track(icrs) => (icrs, icrs.to_horizontal(site, t)),
+            Motion::Track(icrs) => (icrs, approx::to_horizontal(icrs, site, t)),
             Motion::Hold(h) => from_hor(h),
             Motion::Parked => from_hor(self.park_position()),
             Motion::Slew(s) => from_hor(s.position(t)),
@@ -162,12 +163,14 @@ impl Mount {
             return Err(MountError::NotTracking);
         }
         let target = Icrs { ra_deg: ra_hours * 15.0, dec_deg };
-        let alt = target.to_horizontal(&self.site, now).alt_deg;
+        let alt = approx::to_horizontal(target, &self.site, now).alt_deg;
         if alt < self.cfg.min_altitude_deg {
             return Err(MountError::BelowLimit { alt, limit: self.cfg.min_altitude_deg });
         }
         let site = self.site;
-        self.start_slew(now, Goal::Target(target), move |t| target.to_horizontal(&site, t));
+        self.start_slew(now, Goal::Target(target), move |t| {
+            approx::to_horizontal(target, &site, t)
+        });
         Ok(())
     }
 
@@ -195,7 +198,7 @@ impl Mount {
                 let site = self.site;
                 match s.goal {
                     Goal::Target(icrs) => {
-                        self.start_slew(to, s.goal, move |t| icrs.to_horizontal(&site, t))
+                        self.start_slew(to, s.goal, move |t| approx::to_horizontal(icrs, &site, t))
                     }
                     Goal::Park => {
                         let park = self.park_position();
@@ -215,7 +218,7 @@ impl Mount {
             Motion::Slew(s) => {
                 let here = s.position(now);
                 let next = if self.tracking {
-                    Motion::Track(here.to_of_date(&self.site, now).to_icrs(now))
+                    Motion::Track(approx::to_icrs(here, &self.site, now))
                 } else {
                     Motion::Hold(here)
                 };
@@ -263,10 +266,10 @@ impl Mount {
         self.tracking = on;
         match motion {
             Motion::Hold(h) if on => {
-                self.motion.push(now, Motion::Track(h.to_of_date(&self.site, now).to_icrs(now)))
+                self.motion.push(now, Motion::Track(approx::to_icrs(h, &self.site, now)))
             }
             Motion::Track(icrs) if !on => {
-                self.motion.push(now, Motion::Hold(icrs.to_horizontal(&self.site, now)))
+                self.motion.push(now, Motion::Hold(approx::to_horizontal(icrs, &self.site, now)))
             }
             _ => {}
         }
@@ -277,7 +280,7 @@ impl Mount {
 /// ASCOM SideOfPier for a mount looking at `h`: pierEast is the normal state, looking
 /// west (hour angle > 0); pierWest is through the pole, looking east.
 fn pier_side_for(site: &Site, h: Horizontal, t: Epoch) -> PierSide {
-    let ha = h.to_of_date(site, t).hour_angle_deg(site, t);
+    let ha = approx::hour_angle_deg(approx::to_icrs(h, site, t), site, t);
     if ha >= 0.0 { PierSide::East } else { PierSide::West }
 }
 

@@ -5,6 +5,10 @@
 use hifitime::{Duration, Epoch};
 use teld_astro::{Icrs, Site};
 
+/// Sun altitude assumed when it cannot be computed (a date outside 1901–2099): a dark
+/// sky, so a simulated frame still renders.
+pub const SUN_ALT_UNKNOWN_DEG: f64 = -90.0;
+
 use crate::dome::Dome;
 use crate::mount::Mount;
 use crate::render::Scene;
@@ -59,7 +63,7 @@ pub fn capture(
         .map(|t| if mount.pointing_at(t).1.alt_deg > 0.0 { dome.open_fraction(t) } else { 0.0 })
         .sum::<f64>()
         / PATH_SAMPLES as f64;
-    let sun_alt = teld_astro::sun::altitude_deg(site, mid);
+    let sun_alt = teld_astro::sun::altitude_deg(site, mid).unwrap_or(SUN_ALT_UNKNOWN_DEG);
     let p = centre;
     let noise_seed = splitmix64(
         start.to_tai_seconds().to_bits()

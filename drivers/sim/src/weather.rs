@@ -64,7 +64,8 @@ impl Weather {
         let mut wind_speed = (4.0 + 2.0 * wave(2300.0, 0.5) + 0.8 * wave(700.0, 1.5)).max(0.0);
         let mut cloud_cover = 0.0;
         let mut rain_rate = 0.0;
-        let sun_alt = teld_astro::sun::altitude_deg(&self.site, t);
+        let sun_alt = teld_astro::sun::altitude_deg(&self.site, t)
+            .unwrap_or(crate::scene::SUN_ALT_UNKNOWN_DEG);
         let mut sky_quality = sky::sky_mag_arcsec2(self.dark_sky_mag, sun_alt);
         let bad = self.unsafe_interval(t);
         match bad.map(|iv| iv.reason) {
