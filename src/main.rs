@@ -28,6 +28,54 @@ enum Command {
         /// The file to check; the embedded default if omitted.
         file: Option<PathBuf>,
     },
+    /// Astronomy from the command line: observability, time scales, night events.
+    #[command(subcommand)]
+    Astro(AstroCommand),
+    /// Side-by-side benchmarks.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum AstroCommand {
+    /// Reads JSON lines of cases on stdin ({"lat_deg","lon_deg","height_m","utc",
+    /// "ra_deg","dec_deg"} and optional "pressure_hpa","temperature_c","humidity",
+    /// "wavelength_um","ut1_utc_s","xp_arcsec","yp_arcsec"); writes one JSON line each.
+    Observe,
+    /// Time scales and sidereal times for UTC instants.
+    Time {
+        #[arg(long = "utc", required = true)]
+        utc: Vec<String>,
+        /// UT1−UTC in seconds (default: the IERS table).
+        #[arg(long = "ut1-utc", allow_hyphen_values = true)]
+        ut1_utc: Option<f64>,
+    },
+    /// Sunset, twilights, sunrise, moonrise/set and Moon illumination for a night.
+    Night {
+        #[arg(long = "lat-deg", allow_hyphen_values = true)]
+        lat_deg: f64,
+        #[arg(long = "lon-deg", allow_hyphen_values = true)]
+        lon_deg: f64,
+        #[arg(long = "height-m", allow_hyphen_values = true, default_value_t = 0.0)]
+        height_m: f64,
+        /// Local civil date of the evening, YYYY-MM-DD.
+        #[arg(long)]
+        date: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Visibility grid vs astropy's AltAz transform.
+    Astro {
+        #[arg(long, default_value_t = 10_000)]
+        targets: usize,
+        #[arg(long, default_value_t = 720)]
+        instants: usize,
+        /// Python with astropy (default: .venv-peers/bin/python or $TELD_PEERS_VENV).
+        #[arg(long)]
+        python: Option<PathBuf>,
+    },
 }
 
 #[derive(clap::Args, Default)]
@@ -55,6 +103,18 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
         Command::CheckConfig { file } => check_config(file),
+        Command::Astro(cmd) => astro(cmd),
+        Command::Bench(BenchCommand::Astro { targets, instants, python }) => {
+            let python = python.or_else(peers_python);
+            let opts = teld::cli::bench_astro::Options { targets, instants, python };
+            match teld::cli::bench_astro::run(&opts, std::io::stdout().lock()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("teld bench astro: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Run(args) => {
             logging::init(args.log_format);
             match run(args) {
@@ -147,6 +207,50 @@ fn check_config(file: Option<PathBuf>) -> ExitCode {
         Err(e) => {
             eprintln!("{e}");
             ExitCode::from(2)
+        }
+    }
+}
+
+fn peers_python() -> Option<PathBuf> {
+    let venv = std::env::var_os("TELD_PEERS_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(".venv-peers"));
+    Some(venv.join("bin/python")).filter(|p| p.is_file())
+}
+
+/// `teld astro …`: exit 0 when every case was answered, 1 when some were refused
+/// (their error lines say why), 2 on bad arguments.
+fn astro(cmd: AstroCommand) -> ExitCode {
+    use teld::cli::astro;
+    let stdout = std::io::stdout().lock();
+    let result = match cmd {
+        AstroCommand::Observe => {
+            astro::observe(std::io::stdin().lock(), stdout).map(|errors| errors == 0)
+        }
+        AstroCommand::Time { utc, ut1_utc } => {
+            astro::time_lines(&utc, ut1_utc, stdout).map(|errors| errors == 0)
+        }
+        AstroCommand::Night { lat_deg, lon_deg, height_m, date } => {
+            let site =
+                teld::astro::Site { latitude_deg: lat_deg, longitude_deg: lon_deg, height_m };
+            match astro::night(site, &date) {
+                Ok(v) => {
+                    println!("{v}");
+                    Ok(true)
+                }
+                Err(e) => {
+                    eprintln!("teld astro night: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("teld astro: {e}");
+            ExitCode::FAILURE
         }
     }
 }

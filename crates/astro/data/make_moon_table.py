@@ -10,11 +10,11 @@ Source
     ICRF axes (= GCRS axes).
 
 Time argument
-    Julian date in TT, used directly as DE421's time argument (TDB).  TT and
-    TDB differ by at most ~1.7 ms; the Moon moves ~1 km/s relative to the
-    Earth, so this is <= ~2 m of position, included in the error budget below
-    only in the sense that the table reproduces DE421 *as a function of TDB*;
-    a reader that passes TT gets DE421 at TDB=TT, within ~2 m of the truth.
+    Julian date in TT, used directly as DE421's time argument (which is TDB):
+    the table is DE421 evaluated at TDB = the given TT.  TT and TDB differ by
+    at most ~1.7 ms; at the Moon's geocentric speed (~1 km/s) that is ~2 m of
+    position, which readers may ignore (it is not counted in the fit error
+    quoted below, which is measured against DE421 at the same argument).
 
 Fit
     Granules of GRANULE_DAYS days starting at 2015-01-01T00:00 TT
@@ -26,6 +26,13 @@ Fit
     back with an independent evaluator and compares with DE421 every 30 min
     (and every 5 min) over the whole span; it fails if the maximum 3-D
     position error reaches 50 m.
+
+Result (committed file)
+    32-day granules, 30 coefficients per axis (degree 29), 343 granules,
+    247,000 bytes; max |table - DE421| = 16.3 m (checked every 30 min and
+    every 5 min, 2015-01-01 .. 2045-01-01 TT).  Rounding the coefficients to
+    f32 would give 35.6 m (still < 50 m) at half the size, but the format is
+    f64 and 247 KB is well inside the budget, so the file keeps f64.
 
 Binary layout (little-endian)
     bytes 0..8  b"TELDMOON"
@@ -39,7 +46,7 @@ Binary layout (little-endian)
     Evaluate: k = floor((t-start)/len), s = 2*(t-(start+k*len))/len - 1,
     p = sum_i c_i T_i(s) per axis, T_0 = 1, T_1 = s, T_{i+1} = 2 s T_i - T_{i-1}.
 
-How to re-run (deterministic; takes ~10 s)
+How to re-run (deterministic: byte-identical output; takes ~10 s)
     /work/main/.venv-peers/bin/python crates/astro/data/make_moon_table.py
 
 Versions used: Python 3.11, numpy 2.4, jplephem 2.24, skyfield-data 7.0.0

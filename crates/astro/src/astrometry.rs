@@ -4,7 +4,7 @@
 //! many targets for one instant costs little per target.
 
 use hifitime::Epoch;
-use sofars::astro::{IauAstrom, apco13, atciq, aticq, atioq, atoiq};
+use sofars::astro::{IauAstrom, apco, atciq, aticq, atioq, atoiq, refco};
 
 use crate::coords::{Horizontal, Icrs, TrueOfDate};
 use crate::iers::{self, Eop};
@@ -30,6 +30,58 @@ pub struct Observed {
     pub dec_deg: f64,
 }
 
+/// The slowly varying inputs of an apparent place (ERFA apco13's expensive half):
+/// Earth's orbit (epv00, ~30 µs) and precession-nutation (pnm06a, ~30 µs). Exact per
+/// instant for single conversions; interpolated between exact anchors for planning
+/// grids (see [`crate::visibility::frames`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Slow {
+    /// Earth barycentric position and velocity (au, au/day).
+    pub ebpv: [[f64; 3]; 2],
+    /// Earth heliocentric position and velocity.
+    pub ehpv: [[f64; 3]; 2],
+    /// Bias-precession-nutation matrix (equinox based).
+    pub rnpb: [[f64; 3]; 3],
+    /// CIO locator s.
+    pub s: f64,
+}
+
+impl Slow {
+    pub fn exact(tt: (f64, f64)) -> Slow {
+        // Callers checked the date is inside epv00's range.
+        let (ehpv, ebpv) = sofars::eph::epv00(tt.0, tt.1).expect("date inside epv00's range");
+        let rnpb = sofars::pnp::pnm06a(tt.0, tt.1);
+        let (x, y) = sofars::pnp::bpn2xy(&rnpb);
+        Slow { ebpv, ehpv, rnpb, s: sofars::pnp::s06(tt.0, tt.1, x, y) }
+    }
+
+    /// Between two exact states, `f` of the way from `a` to `b`, `dt_days` apart:
+    /// positions by cubic Hermite on the velocities (km over hours), everything else
+    /// linearly (it changes by milliarcseconds per hour).
+    pub fn interpolate(a: &Slow, b: &Slow, f: f64, dt_days: f64) -> Slow {
+        let lerp = |x: f64, y: f64| x + (y - x) * f;
+        let hermite = |p0: f64, v0: f64, p1: f64, v1: f64| {
+            let (f2, f3) = (f * f, f * f * f);
+            (2.0 * f3 - 3.0 * f2 + 1.0) * p0
+                + (f3 - 2.0 * f2 + f) * dt_days * v0
+                + (-2.0 * f3 + 3.0 * f2) * p1
+                + (f3 - f2) * dt_days * v1
+        };
+        let mut out = *a;
+        for i in 0..3 {
+            out.ebpv[0][i] = hermite(a.ebpv[0][i], a.ebpv[1][i], b.ebpv[0][i], b.ebpv[1][i]);
+            out.ebpv[1][i] = lerp(a.ebpv[1][i], b.ebpv[1][i]);
+            out.ehpv[0][i] = hermite(a.ehpv[0][i], a.ehpv[1][i], b.ehpv[0][i], b.ehpv[1][i]);
+            out.ehpv[1][i] = lerp(a.ehpv[1][i], b.ehpv[1][i]);
+            for j in 0..3 {
+                out.rnpb[i][j] = lerp(a.rnpb[i][j], b.rnpb[i][j]);
+            }
+        }
+        out.s = lerp(a.s, b.s);
+        out
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Astrometry {
     /// Without refraction (ERFA's parameters with refraction constants zeroed).
@@ -43,6 +95,8 @@ pub struct Astrometry {
     pub eop: Eop,
     jd_tt: (f64, f64),
     jd_ut1: (f64, f64),
+    /// Kept so the Sun and Moon need not evaluate the Earth's orbit again.
+    slow: Slow,
 }
 
 impl Astrometry {
@@ -58,8 +112,19 @@ impl Astrometry {
         eop: Eop,
         weather: Option<Weather>,
     ) -> Result<Self, AstroError> {
+        let tt = Self::checked_tt(site, at, weather.as_ref())?;
+        Ok(Self::with_slow(site, at, eop, weather, tt, Slow::exact(tt)))
+    }
+
+    /// Validates the inputs and returns TT, refusing dates outside the Earth
+    /// ephemeris's range.
+    pub(crate) fn checked_tt(
+        site: &Site,
+        at: Epoch,
+        weather: Option<&Weather>,
+    ) -> Result<(f64, f64), AstroError> {
         site.validate()?;
-        if let Some(w) = &weather {
+        if let Some(w) = weather {
             w.validate()?;
         }
         let (tt1, tt2) = time::jd_tt(at);
@@ -67,48 +132,65 @@ impl Astrometry {
         if years.is_nan() || years.abs() > YEARS_FROM_J2000 {
             return Err(AstroError::DateOutOfRange(time::format_utc(at, 0)));
         }
-        let (u1, u2) = time::jd_utc(at);
+        Ok((tt1, tt2))
+    }
+
+    /// ERFA apco13 step by step, with the slow parts given (exact or interpolated).
+    pub(crate) fn with_slow(
+        site: &Site,
+        at: Epoch,
+        eop: Eop,
+        weather: Option<Weather>,
+        tt: (f64, f64),
+        slow: Slow,
+    ) -> Self {
+        let ut1 = time::jd_ut1(at, eop.ut1_utc_s);
         let (elong, phi) = (site.longitude_deg.to_radians(), site.latitude_deg.to_radians());
         let (xp, yp) = (eop.xp_arcsec * ARCSEC, eop.yp_arcsec * ARCSEC);
-        let w = weather.unwrap_or(Weather {
-            pressure_hpa: 0.0,
-            temperature_c: 0.0,
-            humidity: 0.0,
-            wavelength_um: 0.55,
-        });
+        let (x, y) = sofars::pnp::bpn2xy(&slow.rnpb);
+        let theta = sofars::erst::era00(ut1.0, ut1.1);
+        let sp = sofars::pnp::sp00(tt.0, tt.1);
+        let (refa, refb) = match &weather {
+            Some(w) if w.pressure_hpa > 0.0 => {
+                refco(w.pressure_hpa, w.temperature_c, w.humidity, w.wavelength_um)
+            }
+            _ => (0.0, 0.0),
+        };
         let mut astrom = IauAstrom::default();
-        let mut eo = 0.0;
-        apco13(
-            u1,
-            u2,
-            eop.ut1_utc_s,
+        apco(
+            tt.0,
+            tt.1,
+            &slow.ebpv,
+            &slow.ehpv[0],
+            x,
+            y,
+            slow.s,
+            theta,
             elong,
             phi,
             site.height_m,
             xp,
             yp,
-            w.pressure_hpa,
-            w.temperature_c,
-            w.humidity,
-            w.wavelength_um,
+            sp,
+            refa,
+            refb,
             &mut astrom,
-            &mut eo,
-        )
-        .map_err(|code| AstroError::Sofa { what: "apco13", code })?;
-        let refracted = (weather.is_some() && w.pressure_hpa > 0.0).then_some(astrom);
+        );
+        let refracted = (refa != 0.0 || refb != 0.0).then_some(astrom);
         let mut geometric = astrom;
         geometric.refa = 0.0;
         geometric.refb = 0.0;
-        Ok(Astrometry {
+        Astrometry {
             geometric,
             refracted,
-            eo,
+            eo: sofars::pnp::eors(&slow.rnpb, slow.s),
             epoch: at,
             site: *site,
             eop,
-            jd_tt: (tt1, tt2),
-            jd_ut1: time::jd_ut1(at, eop.ut1_utc_s),
-        })
+            jd_tt: tt,
+            jd_ut1: ut1,
+            slow,
+        }
     }
 
     /// ICRS → observed.
@@ -216,6 +298,11 @@ impl Astrometry {
 
     pub(crate) fn jd_tt(&self) -> (f64, f64) {
         self.jd_tt
+    }
+
+    /// Earth's heliocentric and barycentric state at this instant.
+    pub(crate) fn earth_pv(&self) -> (&[[f64; 3]; 2], &[[f64; 3]; 2]) {
+        (&self.slow.ehpv, &self.slow.ebpv)
     }
 }
 

@@ -60,7 +60,7 @@ pub(crate) fn norm(p: [f64; 3]) -> f64 {
 }
 
 /// Earth's barycentric and heliocentric position and velocity at the observation's
-/// TT (SOFA epv00, ~5 km), au and au/day.
+/// TT (SOFA epv00, ~5 km), au and au/day: the values the astrometry context holds.
 pub(crate) struct EarthState {
     pub bary_pos: [f64; 3],
     pub bary_vel: [f64; 3],
@@ -69,8 +69,6 @@ pub(crate) struct EarthState {
 }
 
 pub(crate) fn earth(a: &Astrometry) -> EarthState {
-    let (t1, t2) = a.jd_tt();
-    // Astrometry::new refused dates outside epv00's range.
-    let (h, b) = sofars::eph::epv00(t1, t2).expect("date validated by Astrometry::new");
+    let (h, b) = a.earth_pv();
     EarthState { helio_pos: h[0], helio_vel: h[1], bary_pos: b[0], bary_vel: b[1] }
 }

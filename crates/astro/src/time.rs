@@ -230,6 +230,33 @@ pub fn format_utc(e: Epoch, digits: u32) -> String {
     format!("{base}.{frac:0width$}", width = digits as usize)
 }
 
+/// A continuous scale's calendar (TAI, or TT = TAI + 32.184 s): no leap seconds, so
+/// plain day arithmetic.
+fn format_continuous(ns_since_1900: i128, digits: u32) -> String {
+    let day = ns_since_1900.div_euclid(DAY_NS) as i64;
+    let sod = ns_since_1900.rem_euclid(DAY_NS);
+    let (y, m, d) = civil_from_days(day);
+    let secs = sod / NS;
+    let base =
+        format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", secs / 3600, (secs / 60) % 60, secs % 60);
+    if digits == 0 {
+        return base;
+    }
+    let digits = digits.min(9);
+    let frac = (sod % NS) as u32 / 10u32.pow(9 - digits);
+    format!("{base}.{frac:0width$}", width = digits as usize)
+}
+
+/// ISO calendar reading on the TAI scale.
+pub fn format_tai(e: Epoch, digits: u32) -> String {
+    format_continuous(tai_ns(e), digits)
+}
+
+/// ISO calendar reading on the TT scale.
+pub fn format_tt(e: Epoch, digits: u32) -> String {
+    format_continuous(tai_ns(e) + 32_184_000_000, digits)
+}
+
 /// Parses ISO-8601 UTC (`2026-11-24T22:01:07[.fff][Z]`, a space instead of `T`, or a
 /// trailing ` UTC`), accepting second 60 inside a leap second.
 pub fn parse_utc(input: &str) -> Result<Epoch, TimeError> {
@@ -352,6 +379,13 @@ mod tests {
             assert_eq!(t(&format_utc(e, 9)), e, "{s}");
             assert!(format_utc(e, 9).starts_with(&s[..19]), "{s} vs {}", format_utc(e, 9));
         }
+    }
+
+    #[test]
+    fn tai_and_tt_calendars() {
+        let e = t("2016-12-31T23:59:60.5");
+        assert_eq!(format_tai(e, 3), "2017-01-01T00:00:36.500");
+        assert_eq!(format_tt(e, 3), "2017-01-01T00:01:08.684");
     }
 
     #[test]

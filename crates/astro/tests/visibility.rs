@@ -98,3 +98,26 @@ fn grid_matches_sofa_to_a_few_hundredths_of_an_arcsecond() {
     assert!(worst_near_sun < 1.0, "altitude near the Sun differs by {worst_near_sun}″");
     assert!(worst_sep < 1.0, "Moon separation differs by {worst_sep}″");
 }
+
+#[test]
+fn batched_frames_equal_exact_frames() {
+    use teld_astro::visibility::frames;
+    let site = Site { latitude_deg: -31.2733, longitude_deg: 149.0644, height_m: 1165.0 };
+    let t0 = time::parse_utc("2026-06-20T08:00:00").unwrap();
+    let instants: Vec<_> =
+        (0..600).map(|k| t0 + hifitime::Duration::from_seconds(k as f64 * 61.0)).collect();
+    let eop = |t| IersTable::bundled().at(t);
+    let batch = frames(&site, &instants, eop).unwrap();
+    let ts = targets();
+    let mut worst: f64 = 0.0;
+    for (k, t) in instants.iter().enumerate().step_by(7) {
+        let exact = SkyFrame::new(&site, *t, eop(*t)).unwrap();
+        assert!((batch[k].moon_alt_deg - exact.moon_alt_deg).abs() * 3600.0 < 0.001);
+        assert!((batch[k].sun_alt_deg - exact.sun_alt_deg).abs() * 3600.0 < 0.001);
+        for target in ts.iter().step_by(97) {
+            worst = worst.max((batch[k].alt_deg(*target) - exact.alt_deg(*target)).abs() * 3600.0);
+        }
+    }
+    eprintln!("batched vs exact frames: {worst:.6}″");
+    assert!(worst < 0.001, "{worst}″");
+}

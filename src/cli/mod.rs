@@ -1,0 +1,6 @@
+//! Command-line tools besides running the daemon: `teld astro …` and `teld bench …`.
+//! Each reads plain arguments or JSON lines and writes JSON lines, so users, tests
+//! and benchmarks drive them the same way.
+
+pub mod astro;
+pub mod bench_astro;
