@@ -14,7 +14,8 @@ pub(crate) const SUN_STEP: Duration = Duration::from_seconds(600.0);
 const RESOLUTION_S: f64 = 0.05;
 
 /// Sun altitudes (centre, geometric) that define the events.
-pub const SUNSET_DEG: f64 = -0.8333;
+/// Sunrise and sunset: the centre at −50′ (34′ refraction + 16′ semidiameter).
+pub const SUNSET_DEG: f64 = -50.0 / 60.0;
 pub const CIVIL_DEG: f64 = -6.0;
 pub const NAUTICAL_DEG: f64 = -12.0;
 pub const ASTRONOMICAL_DEG: f64 = -18.0;
@@ -129,8 +130,11 @@ pub fn night(site: &Site, year: i32, month: u32, day: u32) -> Result<NightEvents
     let alt_midnight = sun_alt(midnight)?;
     let pair = |h0: f64, name: &str| -> Result<(Event, Event), AstroError> {
         let c = crossings(|t| Ok(sun_alt(t)? - h0), start, end, SUN_STEP)?;
+        // Dusk: the first setting in the window; dawn: the first rising after it (or
+        // after the window start when there is no dusk).
         let dusk = c.iter().find(|x| !x.rising).map(|x| x.at);
-        let dawn = dusk.and_then(|d| c.iter().find(|x| x.rising && x.at > d).map(|x| x.at));
+        let after = dusk.unwrap_or(start);
+        let dawn = c.iter().find(|x| x.rising && x.at > after).map(|x| x.at);
         let why = |what: &str| {
             let none = if alt_midnight > h0 {
                 format!("the Sun stays above {h0}° all night: no {name} {what}")

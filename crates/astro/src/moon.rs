@@ -152,14 +152,14 @@ pub(crate) fn place(a: &Astrometry) -> MoonPlace {
     }
 }
 
-/// Geometric altitude of the Moon's centre at which it rises or sets: its upper limb
-/// on the horizon after standard refraction (34′), i.e. −34′ minus the semidiameter
-/// (which depends on distance: 14.7′–16.8′). The same convention as skyfield's
-/// `find_risings` for the Moon.
+/// Altitude of the Moon's centre (topocentric, no refraction) at which it rises or
+/// sets: its upper limb on the horizon after standard refraction, i.e. −34′ minus the
+/// semidiameter R/d (small angle; d the observer-to-Moon distance). The convention of
+/// skyfield's `find_risings` and of the almanacs.
 pub fn horizon_deg(distance_km: f64) -> f64 {
     const MOON_RADIUS_KM: f64 = 1737.4;
     const REFRACTION_DEG: f64 = 34.0 / 60.0;
-    -REFRACTION_DEG - (MOON_RADIUS_KM / distance_km).asin().to_degrees()
+    -REFRACTION_DEG - (MOON_RADIUS_KM / distance_km).to_degrees()
 }
 
 #[cfg(test)]
