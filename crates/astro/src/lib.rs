@@ -10,6 +10,7 @@
 
 pub mod angle;
 pub mod coords;
+pub mod orbit;
 pub mod projection;
 pub mod sidereal;
 pub mod sun;
