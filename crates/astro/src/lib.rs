@@ -23,6 +23,7 @@ mod fastmath;
 pub mod horizon;
 pub mod iers;
 pub mod moon;
+pub mod orbit;
 pub mod projection;
 pub mod sidereal;
 pub mod site;
