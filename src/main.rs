@@ -62,6 +62,20 @@ enum AstroCommand {
         #[arg(long)]
         date: String,
     },
+    /// Topocentric astrometric RA/Dec (J2000), distance and rates of an object from MPC
+    /// one-line elements (MPCORB/NEOCP format).
+    Ephem {
+        #[arg(long)]
+        mpc: String,
+        #[arg(long = "lat-deg", allow_hyphen_values = true)]
+        lat_deg: f64,
+        #[arg(long = "lon-deg", allow_hyphen_values = true)]
+        lon_deg: f64,
+        #[arg(long = "height-m", allow_hyphen_values = true, default_value_t = 0.0)]
+        height_m: f64,
+        #[arg(long = "utc", required = true)]
+        utc: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -224,6 +238,17 @@ fn astro(cmd: AstroCommand) -> ExitCode {
     use teld::cli::astro;
     let stdout = std::io::stdout().lock();
     let result = match cmd {
+        AstroCommand::Ephem { mpc, lat_deg, lon_deg, height_m, utc } => {
+            let site =
+                teld::astro::Site { latitude_deg: lat_deg, longitude_deg: lon_deg, height_m };
+            match astro::ephem(&mpc, site, &utc, stdout) {
+                Ok(errors) => Ok(errors == 0),
+                Err(e) => {
+                    eprintln!("teld astro ephem: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
         AstroCommand::Observe => {
             astro::observe(std::io::stdin().lock(), stdout).map(|errors| errors == 0)
         }

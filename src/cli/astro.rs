@@ -290,3 +290,77 @@ mod tests {
         assert!(night(longyearbyen, "21/12/2026").unwrap_err().contains("YYYY-MM-DD"));
     }
 }
+
+/// `teld astro ephem`: topocentric astrometric places (ICRS, J2000) of an object from
+/// MPC one-line elements, one JSON line per instant.
+pub fn ephem(mpc: &str, site: Site, utcs: &[String], mut out: impl Write) -> Result<usize, String> {
+    use teld_astro::orbit::{
+        EarthOrientation, KeplerOrbit, MpcElements, Observer, SolarSystemEphemeris, astrometric,
+    };
+    let elements = MpcElements::parse_line(mpc).map_err(|e| e.to_string())?;
+    let orbit = KeplerOrbit::from_elements(&elements).map_err(|e| e.to_string())?;
+    site.validate().map_err(|e| e.to_string())?;
+    let eph = SolarSystemEphemeris::bundled();
+    let mut errors = 0;
+    for s in utcs {
+        let line = (|| -> Result<Value, String> {
+            let t = time::parse_utc(s).map_err(|e| e.to_string())?;
+            let (eop, mut warnings) = earth_orientation(t, None, None, None);
+            let orientation = EarthOrientation {
+                ut1_minus_utc_s: eop.ut1_utc_s,
+                polar_x_arcsec: eop.xp_arcsec,
+                polar_y_arcsec: eop.yp_arcsec,
+            };
+            let p = astrometric(&orbit, &Observer::Site { site, orientation }, &eph, t)
+                .map_err(|e| e.to_string())?;
+            let (t1, t2) = time::jd_tt(t);
+            if time::beyond_leap_table(t) {
+                warnings.push(leap_warning());
+            }
+            Ok(json!({
+                "utc": time::format_utc(t, 3),
+                "designation": elements.packed_designation,
+                "ra_deg": p.icrs.ra_deg,
+                "dec_deg": p.icrs.dec_deg,
+                "distance_au": p.distance_au,
+                "light_time_s": p.light_time_s,
+                "ra_rate_arcsec_per_min": p.rates.ra_cos_dec_arcsec_per_min,
+                "dec_rate_arcsec_per_min": p.rates.dec_arcsec_per_min,
+                "frame": "ICRS astrometric (J2000), topocentric, light-time corrected",
+                "earth_ephemeris": eph.source_at(t1 + t2),
+                "warnings": warnings,
+            }))
+        })();
+        let line = line.unwrap_or_else(|e| {
+            errors += 1;
+            json!({ "utc": s, "error": e })
+        });
+        writeln!(out, "{line}").map_err(|e| e.to_string())?;
+    }
+    Ok(errors)
+}
+
+#[cfg(test)]
+mod ephem_tests {
+    use super::*;
+
+    #[test]
+    fn ephem_gives_places_and_refuses_bad_elements() {
+        let line = "00001    3.34  0.15 K2555 188.70269   73.27343   80.25221   10.58780  0.0794013  0.21424651   2.7660512";
+        let site = Site { latitude_deg: 28.7606, longitude_deg: -17.8816, height_m: 2396.0 };
+        let mut out = Vec::new();
+        let errors =
+            ephem(line, site, &["2026-11-24T22:00:00".into(), "never".into()], &mut out).unwrap();
+        let lines: Vec<Value> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(errors, 1);
+        assert!(lines[0]["ra_deg"].as_f64().unwrap() >= 0.0);
+        assert!(lines[0]["earth_ephemeris"].as_str().unwrap().contains("DE421"));
+        assert!(lines[1]["error"].as_str().unwrap().contains("never"));
+        let e = ephem("garbage", site, &[], Vec::new()).unwrap_err();
+        assert!(!e.is_empty());
+    }
+}

@@ -63,7 +63,7 @@ fn cases() -> Vec<Case> {
 }
 
 fn de421() -> SolarSystemEphemeris {
-    SolarSystemEphemeris::from_spk_file(format!("{FIXTURES}/neo_de421_excerpt.bsp")).unwrap()
+    SolarSystemEphemeris::bundled()
 }
 
 fn icrs(v: &Value) -> Icrs {

@@ -7,7 +7,7 @@ use teld_astro::orbit::{
 use teld_astro::time;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
-const EXCERPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/neo_de421_excerpt.bsp");
+const EXCERPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/de421_earth_sun_2024_2035.bsp");
 
 #[test]
 fn de421_earth_agrees_with_epv00_to_its_documented_accuracy() {
@@ -31,15 +31,20 @@ fn de421_earth_agrees_with_epv00_to_its_documented_accuracy() {
 fn coverage_is_reported_and_enforced() {
     let spk = Spk::open(EXCERPT).unwrap();
     let (from, to) = spk.coverage_jd_tdb();
-    assert_eq!((from, to), (2_460_279.5, 2_462_898.5)); // 2023-12-01 .. 2031-02-01
+    assert_eq!((from, to), (2_460_310.5, 2_464_328.5)); // 2024-01-01 .. 2035-01-01
     let eph = SolarSystemEphemeris::Spk(Box::new(spk));
-    let t = time::parse_utc("2032-01-01T00:00:00").unwrap();
+    let t = time::parse_utc("2036-01-01T00:00:00").unwrap();
     let err = Observer::Geocentre.state(&eph, t).unwrap_err().to_string();
-    assert!(err.starts_with("2032-01-01T00:00:00.000 is outside the SPK file "), "{err}");
+    assert!(err.starts_with("2036-01-01T00:00:00.000 is outside the SPK file "), "{err}");
     assert!(
-        err.contains("(JD 2460279.5 TDB to JD 2462898.5 TDB): load an SPK file that covers"),
+        err.contains("(JD 2460310.5 TDB to JD 2464328.5 TDB): load an SPK file that covers"),
         "{err}"
     );
+    // The bundled ephemeris falls back to epv00 there instead of refusing, and says so.
+    let bundled = SolarSystemEphemeris::bundled();
+    assert!(Observer::Geocentre.state(&bundled, t).is_ok());
+    assert!(bundled.source_at(2_464_694.5).contains("epv00"));
+    assert!(bundled.source_at(2_461_000.5).contains("DE421"));
     // The same refusal reaches the caller of `astrometric`.
     let line = "00001    3.34  0.15 K2555 188.70269   73.27343   80.25221   10.58780  0.0794013  0.21424651   2.7660512";
     let orbit = KeplerOrbit::from_elements(&MpcElements::parse_line(line).unwrap()).unwrap();

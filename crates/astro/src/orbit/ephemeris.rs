@@ -20,9 +20,38 @@ pub enum SolarSystemEphemeris {
     Epv00,
     /// A JPL DE file: matches skyfield + DE421 to milliarcseconds at any distance.
     Spk(Box<Spk>),
+    /// The DE421 excerpt built into teld (`data/de421_earth_sun_2024_2035.bsp`), and
+    /// `epv00` outside its span: the default.
+    Bundled(&'static Spk),
 }
 
+const BUNDLED_SPK: &[u8] = include_bytes!("../../data/de421_earth_sun_2024_2035.bsp");
+
 impl SolarSystemEphemeris {
+    /// DE421 for 2024–2034, SOFA's epv00 elsewhere.
+    pub fn bundled() -> Self {
+        static SPK: std::sync::OnceLock<Spk> = std::sync::OnceLock::new();
+        SolarSystemEphemeris::Bundled(SPK.get_or_init(|| {
+            Spk::from_bytes("bundled DE421 excerpt", BUNDLED_SPK).expect("bundled SPK parses")
+        }))
+    }
+
+    /// Which ephemeris places the Earth at TDB Julian date `jd`, for reports.
+    pub fn source_at(&self, jd: f64) -> String {
+        match self {
+            SolarSystemEphemeris::Epv00 => "SOFA epv00 (Earth within ~7 km)".into(),
+            SolarSystemEphemeris::Spk(s) => format!("JPL SPK {}", s.path()),
+            SolarSystemEphemeris::Bundled(s) => {
+                let (a, b) = s.coverage_jd_tdb();
+                if (a..=b).contains(&jd) {
+                    "DE421 (bundled excerpt 2024-2034)".into()
+                } else {
+                    "SOFA epv00 (outside the bundled DE421 excerpt; Earth within ~7 km)".into()
+                }
+            }
+        }
+    }
+
     /// Loads the Sun and Earth segments of a JPL SPK file such as `de440s.bsp`.
     pub fn from_spk_file(path: impl AsRef<Path>) -> Result<Self, OrbitError> {
         Ok(SolarSystemEphemeris::Spk(Box::new(Spk::open(path)?)))
@@ -71,6 +100,10 @@ impl SolarSystemEphemeris {
                     }
                 })
             }
+            SolarSystemEphemeris::Bundled(spk) => match spk.earth_and_sun(jd1, jd2) {
+                Some((e, s)) => Ok((sv(e), sv(s))),
+                None => SolarSystemEphemeris::Epv00.earth_and_sun(jd1, jd2, utc),
+            },
         }
     }
 }

@@ -56,8 +56,18 @@ impl Spk {
     pub fn open(path: impl AsRef<Path>) -> Result<Spk, OrbitError> {
         let shown = path.as_ref().display().to_string();
         let err = |problem: String| OrbitError::Spk { path: shown.clone(), problem };
-        let mut file = File::open(path.as_ref()).map_err(|e| err(format!("cannot open: {e}")))?;
+        let file = File::open(path.as_ref()).map_err(|e| err(format!("cannot open: {e}")))?;
         let file_len = file.metadata().map_err(|e| err(format!("cannot read: {e}")))?.len();
+        Self::load(shown, file, file_len)
+    }
+
+    /// An SPK file held in memory (the bundled excerpt).
+    pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<Spk, OrbitError> {
+        Self::load(name.to_string(), std::io::Cursor::new(bytes), bytes.len() as u64)
+    }
+
+    fn load(shown: String, mut file: impl Read + Seek, file_len: u64) -> Result<Spk, OrbitError> {
+        let err = |problem: String| OrbitError::Spk { path: shown.clone(), problem };
         let mut read = |offset: u64, len: usize| -> Result<Vec<u8>, OrbitError> {
             // Checked before allocating, so a corrupt address cannot ask for gigabytes.
             if offset.saturating_add(len as u64) > file_len {
