@@ -28,6 +28,9 @@ pub async fn status(State(st): State<ApiState>) -> Json<Value> {
     let snap = st.core.snapshot();
     let n = night(&st.site.site(), now, st.observe.observing.sun_altitude_max_deg);
     let info = st.clock.info();
+    // Sky flats are possible while the Sun is in observing.flats_sun_altitude_deg.
+    let [lo, hi] = st.observe.observing.flats_sun_altitude_deg;
+    let flats_possible = (lo..=hi).contains(&n.sun_altitude_deg);
     let s = Status {
         software: crate::SOFTWARE,
         site: json!({
@@ -45,6 +48,7 @@ pub async fn status(State(st): State<ApiState>) -> Json<Value> {
             "sun_altitude_deg": (n.sun_altitude_deg * 100.0).round() / 100.0,
             "is_night": n.is_night,
             "next_change": n.next_change.map(teld_driver_protocol::time::format_utc),
+            "flats_possible": flats_possible,
         }),
         telescopes: serde_json::to_value(&snap.telescopes).unwrap_or(Value::Null),
         drivers: serde_json::to_value(&snap.drivers).unwrap_or(Value::Null),

@@ -85,3 +85,47 @@ fn non_loopback_listen_is_refused_until_auth_exists() {
             .to_string();
     assert!(e.contains("http.listen") && e.contains("loopback"), "{e}");
 }
+
+#[test]
+fn horizon_and_mount_limits_are_checked_with_their_key() {
+    let text = DEFAULT_CONFIG.replace(
+        "weather = \"sim/weather\"",
+        "weather = \"sim/weather\"\nhorizon = [[400.0, 10.0]]\nmount_limits = { ha_min_deg = 50.0, ha_max_deg = -50.0 }",
+    );
+    let e = load_str(&text, "t.toml", env(&[])).unwrap_err().to_string();
+    assert!(e.contains("telescopes[0].horizon") && e.contains("azimuth 400"), "{e}");
+    let text = DEFAULT_CONFIG.replace(
+        "weather = \"sim/weather\"",
+        "weather = \"sim/weather\"\nhorizon = [[0.0, 15.0], [180.0, 25.0]]\nmount_limits = { ha_min_deg = 50.0, ha_max_deg = -50.0 }",
+    );
+    let e = load_str(&text, "t.toml", env(&[])).unwrap_err().to_string();
+    assert!(e.contains("telescopes[0].mount_limits") && e.contains("hour angle"), "{e}");
+    let good = DEFAULT_CONFIG.replace(
+        "weather = \"sim/weather\"",
+        "weather = \"sim/weather\"\nhorizon = [[0.0, 15.0], [180.0, 25.0]]\nmount_limits = { dec_min_deg = -40.0 }",
+    );
+    let c = load_str(&good, "t.toml", env(&[])).unwrap();
+    let limits = c.telescopes[0].pointing_limits().unwrap();
+    assert_eq!(limits.mask.min_alt(90.0), 20.0);
+    assert_eq!(limits.mount.dec_min_deg, -40.0);
+}
+
+#[test]
+fn flats_range_and_iers_file_are_validated() {
+    let e = load_str(
+        DEFAULT_CONFIG,
+        "t",
+        env(&[("TELD__OBSERVING__FLATS_SUN_ALTITUDE_DEG", "[-2.0, -8.0]")]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("observing.flats_sun_altitude_deg"), "{e}");
+    let e = load_str(
+        DEFAULT_CONFIG,
+        "t",
+        env(&[("TELD__ASTRO__IERS_FILE", "/no/such/finals2000A.all")]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("astro.iers_file") && e.contains("/no/such"), "{e}");
+}
