@@ -52,12 +52,8 @@ enum AstroCommand {
     },
     /// Sunset, twilights, sunrise, moonrise/set and Moon illumination for a night.
     Night {
-        #[arg(long = "lat-deg", allow_hyphen_values = true)]
-        lat_deg: f64,
-        #[arg(long = "lon-deg", allow_hyphen_values = true)]
-        lon_deg: f64,
-        #[arg(long = "height-m", allow_hyphen_values = true, default_value_t = 0.0)]
-        height_m: f64,
+        #[command(flatten)]
+        site: SiteArgs,
         /// Local civil date of the evening, YYYY-MM-DD.
         #[arg(long)]
         date: String,
@@ -67,15 +63,33 @@ enum AstroCommand {
     Ephem {
         #[arg(long)]
         mpc: String,
-        #[arg(long = "lat-deg", allow_hyphen_values = true)]
-        lat_deg: f64,
-        #[arg(long = "lon-deg", allow_hyphen_values = true)]
-        lon_deg: f64,
-        #[arg(long = "height-m", allow_hyphen_values = true, default_value_t = 0.0)]
-        height_m: f64,
+        #[command(flatten)]
+        site: SiteArgs,
         #[arg(long = "utc", required = true)]
         utc: Vec<String>,
     },
+}
+
+/// A WGS84 site on the command line.
+#[derive(clap::Args)]
+struct SiteArgs {
+    #[arg(long = "lat-deg", allow_hyphen_values = true)]
+    lat_deg: f64,
+    /// East-positive.
+    #[arg(long = "lon-deg", allow_hyphen_values = true)]
+    lon_deg: f64,
+    #[arg(long = "height-m", allow_hyphen_values = true, default_value_t = 0.0)]
+    height_m: f64,
+}
+
+impl SiteArgs {
+    fn site(&self) -> teld::astro::Site {
+        teld::astro::Site {
+            latitude_deg: self.lat_deg,
+            longitude_deg: self.lon_deg,
+            height_m: self.height_m,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -238,10 +252,8 @@ fn astro(cmd: AstroCommand) -> ExitCode {
     use teld::cli::astro;
     let stdout = std::io::stdout().lock();
     let result = match cmd {
-        AstroCommand::Ephem { mpc, lat_deg, lon_deg, height_m, utc } => {
-            let site =
-                teld::astro::Site { latitude_deg: lat_deg, longitude_deg: lon_deg, height_m };
-            match astro::ephem(&mpc, site, &utc, stdout) {
+        AstroCommand::Ephem { mpc, site, utc } => {
+            match astro::ephem(&mpc, site.site(), &utc, stdout) {
                 Ok(errors) => Ok(errors == 0),
                 Err(e) => {
                     eprintln!("teld astro ephem: {e}");
@@ -255,20 +267,16 @@ fn astro(cmd: AstroCommand) -> ExitCode {
         AstroCommand::Time { utc, ut1_utc } => {
             astro::time_lines(&utc, ut1_utc, stdout).map(|errors| errors == 0)
         }
-        AstroCommand::Night { lat_deg, lon_deg, height_m, date } => {
-            let site =
-                teld::astro::Site { latitude_deg: lat_deg, longitude_deg: lon_deg, height_m };
-            match astro::night(site, &date) {
-                Ok(v) => {
-                    println!("{v}");
-                    Ok(true)
-                }
-                Err(e) => {
-                    eprintln!("teld astro night: {e}");
-                    return ExitCode::from(2);
-                }
+        AstroCommand::Night { site, date } => match astro::night(site.site(), &date) {
+            Ok(v) => {
+                println!("{v}");
+                Ok(true)
             }
-        }
+            Err(e) => {
+                eprintln!("teld astro night: {e}");
+                return ExitCode::from(2);
+            }
+        },
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

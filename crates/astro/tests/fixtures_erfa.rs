@@ -1,27 +1,10 @@
 //! Against ERFA (via pyerfa) and astropy: `tests/fixtures/observe.jsonl` and
 //! `time.jsonl`, made by `tests/fixtures/generate_fixtures.py`.
 
-use serde_json::Value;
+mod common;
+
+use common::{cases, darc, f};
 use teld_astro::{Astrometry, Eop, Icrs, Site, Weather, time};
-
-fn cases(name: &str) -> Vec<Value> {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{path}: {e}"))
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|v| v.get("fixture").is_none())
-        .collect()
-}
-
-fn f(v: &Value, k: &str) -> f64 {
-    v[k].as_f64().unwrap_or_else(|| panic!("{k} missing in {v}"))
-}
-
-/// Angle difference in arcseconds, wrapping at 360°.
-fn darc(a: f64, b: f64) -> f64 {
-    ((a - b + 540.0).rem_euclid(360.0) - 180.0).abs() * 3600.0
-}
 
 #[test]
 fn observed_places_match_erfa_to_an_arcsecond() {

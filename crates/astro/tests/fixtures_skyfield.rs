@@ -1,22 +1,11 @@
 //! Against skyfield with DE421: `tests/fixtures/sun_moon.jsonl` (apparent places) and
 //! `events.jsonl` (rise, set, twilight), made by `tests/fixtures/generate_fixtures.py`.
 
+mod common;
+
+use common::{cases, darc, f};
 use serde_json::Value;
 use teld_astro::{Astrometry, Eop, Site, events, time};
-
-fn cases(name: &str) -> Vec<Value> {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{path}: {e}"))
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|v| v.get("fixture").is_none())
-        .collect()
-}
-
-fn f(v: &Value, k: &str) -> f64 {
-    v[k].as_f64().unwrap_or_else(|| panic!("{k} missing in {v}"))
-}
 
 fn site(c: &Value) -> Site {
     Site {
@@ -24,10 +13,6 @@ fn site(c: &Value) -> Site {
         longitude_deg: f(c, "lon_deg"),
         height_m: f(c, "height_m"),
     }
-}
-
-fn darc(a: f64, b: f64) -> f64 {
-    ((a - b + 540.0).rem_euclid(360.0) - 180.0).abs() * 3600.0
 }
 
 #[test]
