@@ -1,0 +1,28 @@
+//! teld's night planner.
+//!
+//! A [`Problem`] is telescopes (each with a night and a slew model) and requests
+//! (value, visits with spacing, windows, where the target is, when it is visible from
+//! each telescope). [`solve`] builds a plan by greedy construction and improves it by
+//! large-neighbourhood search (ruin and recreate) on sequences whose start times float
+//! between earliest and latest feasible values; [`Plan::repair`] inserts new work into
+//! a live plan without moving what is about to start.
+//!
+//! The crate knows nothing of the daemon: the benchmark CLI reads the `telsched`
+//! instance formats into a `Problem`, the daemon builds one from its store and the
+//! astronomy crate.
+
+pub mod construct;
+pub mod geometry;
+mod index;
+pub mod instance;
+mod lns;
+pub mod model;
+pub mod plan;
+mod rng;
+pub mod solve;
+pub mod timeline;
+pub mod validate;
+
+pub use model::{Problem, Request, Target, Telescope};
+pub use plan::Plan;
+pub use solve::{Options, Outcome, solve};

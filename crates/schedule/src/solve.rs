@@ -1,0 +1,82 @@
+//! The planner's entry point.
+
+use std::time::{Duration, Instant};
+
+use crate::construct::{density_order, greedy};
+use crate::instance::Observation;
+use crate::lns::{Budget, Search};
+use crate::model::Problem;
+use crate::plan::Plan;
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub seed: u64,
+    /// Search effort in places examined; the default scales with the problem. The
+    /// result depends only on the input, the seed, this and `iterations`.
+    pub effort: Option<u64>,
+    /// Most search rounds (no limit by default).
+    pub iterations: Option<u64>,
+    /// Safety stop: the search ends early if this much time has passed (then the
+    /// result also depends on the machine's speed).
+    pub time_limit: Option<Duration>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { seed: 1, effort: None, iterations: None, time_limit: None }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub plan: Plan,
+    pub observations: Vec<Observation>,
+    pub value: f64,
+    pub slew_s: f64,
+    pub greedy_value: f64,
+    pub iterations: u64,
+}
+
+/// Search effort by default: enough for the search to settle on instances of this
+/// size (measured on the benchmark generators; see BENCHMARKS.md).
+pub fn default_effort(p: &Problem) -> u64 {
+    let size = (p.requests.len() * p.telescopes.len()) as u64;
+    (EFFORT_PER_REQUEST_AND_TELESCOPE * size).clamp(MIN_EFFORT, MAX_EFFORT)
+}
+
+/// About 0.25 µs of CPU each on the benchmark machine: a 1 000-request night on three
+/// telescopes gets ~2 s.
+const EFFORT_PER_REQUEST_AND_TELESCOPE: u64 = 2_500;
+const MIN_EFFORT: u64 = 1_000_000;
+const MAX_EFFORT: u64 = 24_000_000;
+
+pub fn solve(p: &Problem, opts: &Options) -> Outcome {
+    let start = Instant::now();
+    let mut plan = Plan::empty(p);
+    let order = density_order(p);
+    greedy(p, &mut plan, &order);
+    let greedy_value = plan.value;
+    let budget = Budget {
+        iterations: opts.iterations,
+        work: Some(opts.effort.unwrap_or_else(|| default_effort(p))),
+        deadline: opts.time_limit.map(|d| start + d),
+    };
+    let mut search = Search::new(p, opts.seed);
+    let (mut best, done) = search.run(plan, &budget);
+    let observations = finish(p, &mut best, &order);
+    let slew_s = best.exact_slew_s(p);
+    Outcome { value: best.value, slew_s, plan: best, observations, greedy_value, iterations: done }
+}
+
+/// Exact times for the plan; whatever the exact pass had to drop is offered the
+/// remaining time again (a few rounds settle it).
+pub fn finish(p: &Problem, plan: &mut Plan, order: &[usize]) -> Vec<Observation> {
+    for _ in 0..4 {
+        let (obs, dropped) = plan.observations(p);
+        if dropped.is_empty() {
+            return obs;
+        }
+        greedy(p, plan, order);
+    }
+    plan.observations(p).0
+}
