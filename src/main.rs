@@ -31,9 +31,26 @@ enum Command {
     /// Astronomy from the command line: observability, time scales, night events.
     #[command(subcommand)]
     Astro(AstroCommand),
+    /// Plan a benchmark instance (telsched v1/v2 JSON) and write the schedule.
+    Plan(PlanArgs),
     /// Side-by-side benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(clap::Args)]
+struct PlanArgs {
+    /// A `telsched-instance` file (../shared/bench/FORMAT.md, FORMAT-v2.md).
+    #[arg(long)]
+    instance: PathBuf,
+    /// Where to write the `telsched-schedule` (default: stdout).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Search effort in places examined (default: scaled to the instance).
+    #[arg(long)]
+    effort: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -132,6 +149,7 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
         Command::CheckConfig { file } => check_config(file),
         Command::Astro(cmd) => astro(cmd),
+        Command::Plan(args) => plan(args),
         Command::Bench(BenchCommand::Astro { targets, instants, python }) => {
             let python = python.or_else(peers_python);
             let opts = teld::cli::bench_astro::Options { targets, instants, python };
@@ -235,6 +253,44 @@ fn check_config(file: Option<PathBuf>) -> ExitCode {
         Err(e) => {
             eprintln!("{e}");
             ExitCode::from(2)
+        }
+    }
+}
+
+/// `teld plan --instance`: exit 0 with a valid schedule, 1 if the planner's own check
+/// found a violation (a bug: please report it), 2 on a bad instance or arguments.
+fn plan(args: PlanArgs) -> ExitCode {
+    use teld::cli::plan::{PlanCliError, run};
+    let opts = teld_schedule::Options { seed: args.seed, effort: args.effort, ..Default::default() };
+    let result = match &args.out {
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => run(&args.instance, &opts, std::io::BufWriter::new(f)),
+            Err(e) => {
+                eprintln!("teld plan: cannot create {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        },
+        None => run(&args.instance, &opts, std::io::stdout().lock()),
+    };
+    match result {
+        Ok(s) => {
+            eprintln!(
+                "teld plan: value {} ({} of {} requests; greedy {}), slew {:.0} s, wall {:.3} s, CPU {:.3} s",
+                s.value, s.completed, s.requests, s.greedy_value, s.slew_s, s.wall_s, s.cpu_s
+            );
+            if s.violations > 0 {
+                eprintln!("teld plan: {} violations in the planner's own check; this is a bug", s.violations);
+                return ExitCode::FAILURE;
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e @ (PlanCliError::Read { .. } | PlanCliError::Instance { .. })) => {
+            eprintln!("teld plan: {e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("teld plan: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -1,6 +1,8 @@
-//! Command-line tools besides running the daemon: `teld astro …` and `teld bench …`.
+//! Command-line tools besides running the daemon: `teld astro …`, `teld plan …` and
+//! `teld bench …`.
 //! Each reads plain arguments or JSON lines and writes JSON lines, so users, tests
 //! and benchmarks drive them the same way.
 
 pub mod astro;
 pub mod bench_astro;
+pub mod plan;
