@@ -111,6 +111,16 @@ impl SiteArgs {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Time to put a rapid-response request into a live plan, vs the 50 ms budget.
+    Repair {
+        #[arg(long)]
+        instance: PathBuf,
+        #[arg(long, default_value_t = 50)]
+        trials: usize,
+        /// Where in the night "now" is, 0 to 1.
+        #[arg(long, default_value_t = 0.5)]
+        at: f64,
+    },
     /// Visibility grid vs astropy's AltAz transform.
     Astro {
         #[arg(long, default_value_t = 10_000)]
@@ -150,6 +160,20 @@ fn main() -> ExitCode {
         Command::CheckConfig { file } => check_config(file),
         Command::Astro(cmd) => astro(cmd),
         Command::Plan(args) => plan(args),
+        Command::Bench(BenchCommand::Repair { instance, trials, at }) => {
+            match teld::cli::bench_repair::run(
+                &instance,
+                trials.max(1),
+                at,
+                std::io::stdout().lock(),
+            ) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("teld bench repair: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Bench(BenchCommand::Astro { targets, instants, python }) => {
             let python = python.or_else(peers_python);
             let opts = teld::cli::bench_astro::Options { targets, instants, python };
@@ -261,7 +285,8 @@ fn check_config(file: Option<PathBuf>) -> ExitCode {
 /// found a violation (a bug: please report it), 2 on a bad instance or arguments.
 fn plan(args: PlanArgs) -> ExitCode {
     use teld::cli::plan::{PlanCliError, run};
-    let opts = teld_schedule::Options { seed: args.seed, effort: args.effort, ..Default::default() };
+    let opts =
+        teld_schedule::Options { seed: args.seed, effort: args.effort, ..Default::default() };
     let result = match &args.out {
         Some(path) => match std::fs::File::create(path) {
             Ok(f) => run(&args.instance, &opts, std::io::BufWriter::new(f)),
@@ -279,7 +304,10 @@ fn plan(args: PlanArgs) -> ExitCode {
                 s.value, s.completed, s.requests, s.greedy_value, s.slew_s, s.wall_s, s.cpu_s
             );
             if s.violations > 0 {
-                eprintln!("teld plan: {} violations in the planner's own check; this is a bug", s.violations);
+                eprintln!(
+                    "teld plan: {} violations in the planner's own check; this is a bug",
+                    s.violations
+                );
                 return ExitCode::FAILURE;
             }
             ExitCode::SUCCESS

@@ -5,4 +5,5 @@
 
 pub mod astro;
 pub mod bench_astro;
+pub mod bench_repair;
 pub mod plan;

@@ -35,7 +35,8 @@ pub struct Summary {
 /// Plans `path` and writes the schedule to `out`.
 pub fn run(path: &Path, opts: &Options, out: impl Write) -> Result<Summary, PlanCliError> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| PlanCliError::Read { path: name.clone(), source })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| PlanCliError::Read { path: name.clone(), source })?;
     let wall0 = Instant::now();
     let cpu0 = thread_cpu_s();
     let (problem, version) =
@@ -51,7 +52,8 @@ pub fn run(path: &Path, opts: &Options, out: impl Write) -> Result<Summary, Plan
         "greedy_value": outcome.greedy_value,
         "value": outcome.value,
     });
-    let doc = instance::schedule_json(&problem, version, &outcome.observations, params, wall_s, cpu_s);
+    let doc =
+        instance::schedule_json(&problem, version, &outcome.observations, params, wall_s, cpu_s);
     let mut out = out;
     serde_json::to_writer_pretty(&mut out, &doc).map_err(std::io::Error::from)?;
     writeln!(out)?;

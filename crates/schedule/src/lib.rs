@@ -18,11 +18,12 @@ pub mod instance;
 mod lns;
 pub mod model;
 pub mod plan;
+pub mod repair;
 mod rng;
 pub mod solve;
 pub mod timeline;
 pub mod validate;
 
-pub use model::{Problem, Request, Target, Telescope};
+pub use model::{Pinned, Problem, Request, Target, Telescope};
 pub use plan::Plan;
 pub use solve::{Options, Outcome, solve};

@@ -108,6 +108,14 @@ impl Target {
     }
 }
 
+/// Where and when a frozen request's visits are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pinned {
+    pub telescope: usize,
+    /// Start of each visit, in order.
+    pub starts: Vec<Time>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Request {
     pub id: String,
@@ -123,8 +131,8 @@ pub struct Request {
     /// visit may lie, already cut to the request's window and the telescope's night,
     /// sorted, without intervals too short for one visit.
     pub windows: Vec<Vec<(Time, Time)>>,
-    /// Cannot be moved or removed (a block running or about to start).
-    pub pinned: Option<Vec<(usize, Time)>>,
+    /// Cannot be moved or removed: a block running or about to start.
+    pub pinned: Option<Pinned>,
 }
 
 impl Request {
@@ -150,6 +158,17 @@ pub struct Problem {
 }
 
 impl Problem {
+    /// Adds a request (new work for a live plan, see [`crate::Plan::add_request`]);
+    /// returns its index.
+    pub fn push_request(&mut self, r: Request) -> usize {
+        self.fixed_units.push(match r.target {
+            Target::Fixed { unit, .. } => Some(unit),
+            Target::Ephemeris { .. } => None,
+        });
+        self.requests.push(r);
+        self.requests.len() - 1
+    }
+
     pub fn new(
         name: impl Into<String>,
         telescopes: Vec<Telescope>,

@@ -64,6 +64,11 @@ impl Plan {
         }
     }
 
+    /// Makes room for a request appended with [`Problem::push_request`].
+    pub fn add_request(&mut self) {
+        self.assigned.push(None);
+    }
+
     pub fn is_planned(&self, r: usize) -> bool {
         self.assigned[r].is_some()
     }
@@ -151,6 +156,31 @@ impl Plan {
                 self.touch(t);
                 self.timelines[t].remove_flagged(p, t, &gone);
             }
+        }
+    }
+
+    /// Puts every pinned request where it is pinned, whatever it costs: these are
+    /// facts (a block running or about to), not choices.
+    pub fn place_pinned(&mut self, p: &Problem) {
+        for (r, req) in p.requests.iter().enumerate() {
+            let Some(pin) = &req.pinned else { continue };
+            if self.is_planned(r) {
+                continue;
+            }
+            let t = pin.telescope;
+            self.touch(t);
+            let tl = &mut self.timelines[t];
+            for (v, &s) in pin.starts.iter().enumerate() {
+                let k = tl.slots.partition_point(|x| x.lo <= s);
+                tl.insert(
+                    p,
+                    t,
+                    k,
+                    Slot { req: r as u32, visit: v as u32, lo: s, hi: s, dur: req.duration_s },
+                );
+            }
+            self.assign(r, Some(t as u16));
+            self.value += req.value;
         }
     }
 

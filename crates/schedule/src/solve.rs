@@ -53,6 +53,7 @@ const MAX_EFFORT: u64 = 24_000_000;
 pub fn solve(p: &Problem, opts: &Options) -> Outcome {
     let start = Instant::now();
     let mut plan = Plan::empty(p);
+    plan.place_pinned(p);
     let order = density_order(p);
     greedy(p, &mut plan, &order);
     let greedy_value = plan.value;
