@@ -24,13 +24,16 @@ use crate::devices::{
 use crate::ingest::{Archive, IngestError};
 use crate::ledger::Ledger;
 use crate::observe::{ObserveContext, run_executor, run_safety_monitor};
-use crate::schedule::{Dispatcher, Limits};
+use crate::schedule::{Limits, PlannedTelescope, Planner};
 use crate::store::{Store, StoreError};
 use crate::systemd;
 
 /// Real milliseconds between periodic state events from drivers: the status page and
 /// telemetry stay fresh without flooding the pipes.
 const STATE_INTERVAL_MS: u64 = 1000;
+/// Acceleration, deceleration and dome following per slew, on top of the settle the
+/// executor waits: what the planner charges per block besides distance / rate.
+const SLEW_OVERHEAD_S: f64 = 10.0;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -121,6 +124,8 @@ pub async fn run(
     }
 
     let mut observers = JoinSet::new();
+    let mut built = Vec::new();
+    let mut planned = Vec::new();
     for t in &config.telescopes {
         let (verdict, verdict_rx) = watch::channel(SiteSafety::unknown());
         let tel = Arc::new(build_telescope(&config, t, &drivers, verdict_rx, &clock, &observe));
@@ -130,22 +135,22 @@ pub async fn run(
             verdict,
             shutdown.clone(),
         ));
-        let dispatcher = Dispatcher {
-            ledger: ledger.clone(),
+        planned.push(PlannedTelescope {
+            name: t.name.clone(),
             limits: Limits {
                 site: config.site.site(),
                 min_altitude_deg: observe.min_altitude(t),
                 sun_avoidance_deg: config.safety.sun_avoidance_deg,
                 pointing: tel.interlocks.limits.clone(),
             },
-        };
-        observers.spawn(run_executor(
-            tel,
-            t.clone(),
-            observe.clone(),
-            dispatcher,
-            shutdown.clone(),
-        ));
+            settle_s: config.observing.settle_s + SLEW_OVERHEAD_S,
+            slew_rate_deg_s: t.slew_rate_deg_s,
+        });
+        built.push((tel, t.clone()));
+    }
+    let planner = Arc::new(Planner::new(ledger.clone(), config.site.site(), planned, 1));
+    for (tel, t) in built {
+        observers.spawn(run_executor(tel, t, observe.clone(), planner.clone(), shutdown.clone()));
     }
 
     let api_state = ApiState {
@@ -154,6 +159,7 @@ pub async fn run(
         clock: clock.clone(),
         site: config.site.clone(),
         observe: observe.clone(),
+        planner: planner.clone(),
     };
     let http = tokio::spawn(api::serve(listener, api_state, shutdown.clone()));
     let watchdog = tokio::spawn(systemd::watchdog(store.clone(), telemetry_stop.clone()));

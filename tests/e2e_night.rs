@@ -47,10 +47,15 @@ fn two_requests_complete_with_frames_and_events() {
             check_fits(&path, object, r["id"].as_i64().unwrap());
         }
     }
-    // Priority 80 ran before priority 60.
-    let first_a = &ra["frames"][0]["date_obs"];
-    let first_b = &rb["frames"][0]["date_obs"];
-    assert!(first_a.as_str() < first_b.as_str(), "{first_a} vs {first_b}");
+    // The night plan both ran from, and its picture.
+    let plan = teld.get("/api/v1/plan");
+    assert_eq!(plan["telescopes"][0]["name"], "t1", "{plan}");
+    assert!(plan["night_end"].as_str().is_some_and(|e| e.starts_with("2026-11-25T")), "{plan}");
+    let svg = common::http::get(teld.addr, "/api/v1/plan.svg");
+    assert_eq!(svg.status, 200);
+    let svg_text = String::from_utf8_lossy(&svg.body);
+    assert_eq!(svg.header("content-type"), Some("image/svg+xml"));
+    assert!(svg_text.starts_with("<svg") && svg_text.contains("t1"), "{svg_text}");
 
     let status = teld.get("/api/v1/status");
     assert_eq!(status["site"]["name"], "la-palma");

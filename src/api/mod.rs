@@ -3,6 +3,7 @@
 
 mod body;
 mod error;
+mod plan;
 mod requests;
 mod status;
 
@@ -20,6 +21,7 @@ use crate::config::SiteConfig;
 use crate::core::Core;
 use crate::ledger::Ledger;
 use crate::observe::ObserveContext;
+use crate::schedule::Planner;
 
 pub use error::ApiError;
 
@@ -34,6 +36,7 @@ pub struct ApiState {
     pub clock: Clock,
     pub site: SiteConfig,
     pub observe: Arc<ObserveContext>,
+    pub planner: Arc<Planner>,
 }
 
 pub fn router(state: ApiState) -> Router {
@@ -42,6 +45,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/status", get(status::status))
         .route("/api/v1/requests", get(requests::list).post(requests::submit))
         .route("/api/v1/requests/{id}", get(requests::show))
+        .route("/api/v1/requests/{id}/cancel", axum::routing::post(requests::cancel))
+        .route("/api/v1/plan", get(plan::show))
+        .route("/api/v1/plan.svg", get(plan::picture))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -1,4 +1,4 @@
-//! Observers' requests: submit, list, show.
+//! Observers' requests: submit, list, show, cancel.
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::body::JsonBody;
 use super::{ApiError, ApiState};
-use crate::model::{RequestId, RequestSpec};
+use crate::model::{RequestId, RequestSpec, RequestState};
 
 /// Stores the request, then answers 201: the id in the answer is only ever one the
 /// store has committed.
@@ -74,18 +74,51 @@ pub async fn list(
     Ok(Json(json!({ "requests": items })))
 }
 
-pub async fn show(
-    State(st): State<ApiState>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let id: RequestId = id.parse().map_err(|_| {
+fn parse_id(id: &str) -> Result<RequestId, ApiError> {
+    id.parse().map_err(|_| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_id",
             format!("`{id}` is not a request id (a positive integer)"),
         )
         .field("id")
-    })?;
+    })
+}
+
+/// Cancels a request that is not yet being observed; its time goes back to the plan
+/// at the executors' next look (woken at once).
+pub async fn cancel(
+    State(st): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id)?;
+    let Some(rec) = st.ledger.store.request(id).await? else {
+        return Err(ApiError::not_found(format!("request {id} does not exist")));
+    };
+    let open = [RequestState::Queued, RequestState::Scheduled];
+    if !st
+        .ledger
+        .transition(id, &open, RequestState::Cancelled, Some("cancelled by an observer"))
+        .await?
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_cancellable",
+            format!(
+                "request {id} is {}; only queued or scheduled requests can be cancelled",
+                rec.state
+            ),
+        ));
+    }
+    st.observe.wake_executors();
+    Ok(Json(json!({ "id": id, "state": RequestState::Cancelled })))
+}
+
+pub async fn show(
+    State(st): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_id(&id)?;
     let store = &st.ledger.store;
     let Some(rec) = store.request(id).await? else {
         return Err(ApiError::not_found(format!("request {id} does not exist")));

@@ -348,6 +348,9 @@ pub struct TelescopeConfig {
     /// The mount's hard limits; the interlocks refuse any pointing outside them.
     #[serde(default)]
     pub mount_limits: MountLimitsConfig,
+    /// Mean slew speed in degrees per second, for the planner's transition times.
+    #[serde(default = "default_slew_rate")]
+    pub slew_rate_deg_s: f64,
     /// Real-hardware timeouts, simulated seconds.
     #[serde(default = "default_slew_timeout")]
     pub slew_timeout_s: f64,
@@ -356,6 +359,10 @@ pub struct TelescopeConfig {
     /// Extra time beyond exposure + readout before an exposure counts as hung.
     #[serde(default = "default_readout_timeout")]
     pub readout_timeout_s: f64,
+}
+
+fn default_slew_rate() -> f64 {
+    2.0
 }
 
 fn default_slew_timeout() -> f64 {

@@ -177,6 +177,7 @@ pub fn check(c: &Config) -> Vec<ConfigIssue> {
             ("slew_timeout_s", t.slew_timeout_s),
             ("dome_timeout_s", t.dome_timeout_s),
             ("readout_timeout_s", t.readout_timeout_s),
+            ("slew_rate_deg_s", t.slew_rate_deg_s),
         ] {
             positive(&mut bad, &p(k), v, false);
             at_most_a_day(&mut bad, &p(k), v);

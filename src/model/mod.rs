@@ -3,7 +3,7 @@
 mod request;
 mod validate;
 
-pub use request::{Constraints, RequestSpec, RequestState, Target, Window};
+pub use request::{Constraints, RequestClass, RequestSpec, RequestState, Target, Urgency, Window};
 pub use validate::FieldError;
 
 /// Request ids are the store's row ids.

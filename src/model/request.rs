@@ -30,6 +30,55 @@ pub struct RequestSpec {
     /// Only observe inside this window; the request expires after its end.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<Window>,
+    /// How the planner treats it: see [`RequestClass`].
+    #[serde(default, skip_serializing_if = "RequestClass::is_normal")]
+    pub class: RequestClass,
+    /// ESA NEOCC priority-list category; when given it sets the value instead of
+    /// `priority` (docs/SCHEDULER.md has the map).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub urgency: Option<Urgency>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestClass {
+    /// Planned for the most value over the night.
+    #[default]
+    Normal,
+    /// Its window is hard and short; doubled value so it is rarely left out.
+    TimeCritical,
+    /// Goes in as soon as it is observable, ahead of lower-value work, and may
+    /// interrupt the block that is running.
+    RapidResponse,
+}
+
+impl RequestClass {
+    pub fn is_normal(&self) -> bool {
+        *self == RequestClass::Normal
+    }
+}
+
+/// The categories of ESA NEOCC's priority list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Urgency {
+    Urgent,
+    Necessary,
+    Useful,
+    Low,
+}
+
+impl Urgency {
+    /// The benchmark's and teld's weights (FORMAT-v2.md): urgent 10, necessary 5,
+    /// useful 2, low 1.
+    pub fn weight(self) -> f64 {
+        match self {
+            Urgency::Urgent => 10.0,
+            Urgency::Necessary => 5.0,
+            Urgency::Useful => 2.0,
+            Urgency::Low => 1.0,
+        }
+    }
 }
 
 /// Middle of the range: an observer who does not say how urgent a request is gets
@@ -76,6 +125,18 @@ pub struct Window {
 impl RequestSpec {
     pub fn display_name(&self) -> &str {
         self.name.as_deref().unwrap_or(&self.target.name)
+    }
+
+    /// What completing it is worth to the planner: the NEOCC weight if given, else
+    /// priority / 10 (so priority 100 = urgent); doubled when time-critical, four
+    /// times for rapid response.
+    pub fn value(&self) -> f64 {
+        let base = self.urgency.map_or(self.priority as f64 / 10.0, Urgency::weight);
+        base * match self.class {
+            RequestClass::Normal => 1.0,
+            RequestClass::TimeCritical => 2.0,
+            RequestClass::RapidResponse => 4.0,
+        }
     }
 }
 

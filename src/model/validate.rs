@@ -94,6 +94,8 @@ mod tests {
             filter: None,
             constraints: Constraints::default(),
             window: None,
+            class: Default::default(),
+            urgency: None,
         }
     }
 

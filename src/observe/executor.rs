@@ -1,5 +1,5 @@
 //! The executor of one telescope: waits for night, safety and drivers, asks the
-//! dispatcher for the best block, runs it, and closes up at dawn and shutdown.
+//! planner for the next block of its plan, runs it, and closes up at dawn and shutdown.
 
 use std::sync::Arc;
 
@@ -11,7 +11,7 @@ use super::block::{BlockRun, Outcome};
 use super::night::night;
 use crate::config::TelescopeConfig;
 use crate::devices::Telescope;
-use crate::schedule::Dispatcher;
+use crate::schedule::{Block, Next, Planner};
 
 /// Longest idle wait (simulated) before re-planning anyway: the sky turns, and a
 /// target that was too low may have risen.
@@ -21,7 +21,7 @@ pub async fn run_executor(
     tel: Arc<Telescope>,
     cfg: TelescopeConfig,
     ctx: Arc<ObserveContext>,
-    dispatcher: Dispatcher,
+    planner: Arc<Planner>,
     shutdown: CancellationToken,
 ) {
     let name = tel.name.clone();
@@ -100,8 +100,8 @@ pub async fn run_executor(
             }
         }
         wake.borrow_and_update();
-        let blocks = match dispatcher.plan(now, night_end).await {
-            Ok(b) => b,
+        let next = match planner.next(&name, now, night_end).await {
+            Ok(n) => n,
             Err(e) => {
                 tracing::error!(telescope = %name, "planning failed: {e}");
                 let retry = (now + Duration::from_seconds(60.0)).min(night_end);
@@ -109,10 +109,31 @@ pub async fn run_executor(
                 continue;
             }
         };
-        let Some(block) = blocks.into_iter().next() else {
-            ctx.set_activity(&name, "idle: no request observable now");
-            idle(&ctx, &mut wake, Some(recheck), &shutdown).await;
-            continue;
+        let block = match next {
+            Next::Block(request, duration_s) => {
+                let frames_done = match ctx.store.frame_count(request.id).await {
+                    Ok(n) => n,
+                    Err(e) => {
+                        tracing::error!(telescope = %name, "cannot count frames: {e}");
+                        idle(&ctx, &mut wake, Some(recheck), &shutdown).await;
+                        continue;
+                    }
+                };
+                Block { request: *request, frames_done, duration_s }
+            }
+            Next::WaitUntil(at) => {
+                ctx.set_activity(
+                    &name,
+                    format!("waiting for the next planned block at {}", hms(at)),
+                );
+                idle(&ctx, &mut wake, Some(at.min(recheck)), &shutdown).await;
+                continue;
+            }
+            Next::Idle => {
+                ctx.set_activity(&name, "idle: no request observable now");
+                idle(&ctx, &mut wake, Some(recheck), &shutdown).await;
+                continue;
+            }
         };
         ctx.set_activity(&name, format!("observing request {}", block.request.id));
         let run = BlockRun { tel: &tel, cfg: &cfg, ctx: &ctx, block: &block, night_end };

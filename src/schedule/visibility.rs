@@ -77,6 +77,12 @@ impl<'a> Visibility<'a> {
     /// mount's limits, within the airmass limit, and clear of the Sun.
     pub fn observable_at(&self, at: Epoch) -> bool {
         let Some(frame) = self.frames.at(&self.limits.site, at) else { return false };
+        self.observable_in(&frame)
+    }
+
+    /// [`Visibility::observable_at`] for a frame the caller already has (the
+    /// planner's grid of the night).
+    pub fn observable_in(&self, frame: &SkyFrame) -> bool {
         let o = frame.observe(self.target);
         if o.alt_deg < self.min_alt || self.limits.pointing.check(&o).is_err() {
             return false;
@@ -120,6 +126,8 @@ mod tests {
             filter: None,
             constraints: Constraints { min_altitude_deg: min_alt, max_airmass: None },
             window: None,
+            class: Default::default(),
+            urgency: None,
         }
     }
 

@@ -16,6 +16,8 @@ fn spec(priority: u32) -> RequestSpec {
         filter: None,
         constraints: Constraints::default(),
         window: None,
+        class: Default::default(),
+        urgency: None,
     }
 }
 

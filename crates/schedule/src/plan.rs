@@ -184,6 +184,49 @@ impl Plan {
         }
     }
 
+    /// Moves the plan to time `now`: no visit may start earlier any more. Visits whose
+    /// latest start has passed, and requests that no longer fit once everything
+    /// before them is pushed later (the night fell behind: weather, a fault, an
+    /// overrun), are taken out and returned, so the caller can offer them the rest of
+    /// the night again. Pinned requests stay.
+    pub fn advance_to(&mut self, p: &Problem, now: Time) -> Vec<usize> {
+        let mut out = Vec::new();
+        for t in 0..self.timelines.len() {
+            self.touch(t);
+            let mut first = true;
+            loop {
+                let tl = &mut self.timelines[t];
+                let mut gone = vec![false; p.requests.len()];
+                let mut any = false;
+                for (k, s) in tl.slots.iter_mut().enumerate() {
+                    if p.requests[s.req as usize].pinned.is_some() {
+                        continue;
+                    }
+                    let late = if first { s.hi < now } else { tl.es[k] > tl.ls[k] + EPS };
+                    if late {
+                        gone[s.req as usize] = true;
+                        any = true;
+                    } else if first {
+                        s.lo = s.lo.max(now);
+                    }
+                }
+                if !any && !first {
+                    break;
+                }
+                tl.remove_flagged(p, t, &gone);
+                first = false;
+                for (r, g) in gone.iter().enumerate() {
+                    if *g {
+                        self.value -= p.requests[r].value;
+                        self.assign(r, None);
+                        out.push(r);
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// The cheapest placement of request `r` on telescope `tel`, if any.
     pub fn best_placement(&mut self, p: &Problem, r: usize, tel: usize) -> Option<Placement> {
         let req = &p.requests[r];
