@@ -145,10 +145,17 @@ pub async fn run(
             },
             settle_s: config.observing.settle_s + SLEW_OVERHEAD_S,
             slew_rate_deg_s: t.slew_rate_deg_s,
+            filters: t.filters.clone(),
         });
         built.push((tel, t.clone()));
     }
-    let planner = Arc::new(Planner::new(ledger.clone(), config.site.site(), planned, 1));
+    let planner = Arc::new(Planner::new(
+        ledger.clone(),
+        config.site.site(),
+        planned,
+        config.observing.sun_altitude_max_deg,
+        1,
+    ));
     for (tel, t) in built {
         observers.spawn(run_executor(tel, t, observe.clone(), planner.clone(), shutdown.clone()));
     }
@@ -160,6 +167,7 @@ pub async fn run(
         site: config.site.clone(),
         observe: observe.clone(),
         planner: planner.clone(),
+        submit_lock: Default::default(),
     };
     let http = tokio::spawn(api::serve(listener, api_state, shutdown.clone()));
     let watchdog = tokio::spawn(systemd::watchdog(store.clone(), telemetry_stop.clone()));

@@ -16,6 +16,8 @@ pub struct ApiError {
     pub message: String,
     pub field: Option<String>,
     pub errors: Vec<FieldError>,
+    /// Machine-readable facts that go with the error (an existing id, a date).
+    pub detail: Option<Box<serde_json::Value>>,
 }
 
 #[derive(Serialize)]
@@ -31,11 +33,25 @@ struct Inner<'a> {
     field: Option<&'a str>,
     #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
     errors: &'a [FieldError],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<&'a serde_json::Value>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), field: None, errors: Vec::new() }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            errors: Vec::new(),
+            detail: None,
+        }
+    }
+
+    pub fn detail(mut self, detail: serde_json::Value) -> Self {
+        self.detail = Some(Box::new(detail));
+        self
     }
 
     pub fn field(mut self, field: impl Into<String>) -> Self {
@@ -57,6 +73,7 @@ impl ApiError {
             message,
             field,
             errors,
+            detail: None,
         }
     }
 }
@@ -82,6 +99,7 @@ impl IntoResponse for ApiError {
                 message: &self.message,
                 field: self.field.as_deref(),
                 errors: &self.errors,
+                detail: self.detail.as_deref(),
             },
         };
         (self.status, Json(body)).into_response()

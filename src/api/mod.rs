@@ -37,6 +37,9 @@ pub struct ApiState {
     pub site: SiteConfig,
     pub observe: Arc<ObserveContext>,
     pub planner: Arc<Planner>,
+    /// Serialises submissions, so two with the same `external_id` cannot both pass
+    /// the duplicate check.
+    pub submit_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 pub fn router(state: ApiState) -> Router {

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::body::JsonBody;
 use super::{ApiError, ApiState};
-use crate::model::{RequestId, RequestSpec, RequestState};
+use crate::model::{RequestId, RequestSpec, RequestState, SubmitContext};
 
 /// Stores the request, then answers 201: the id in the answer is only ever one the
 /// store has committed.
@@ -18,9 +18,47 @@ pub async fn submit(
     State(st): State<ApiState>,
     JsonBody(spec): JsonBody<RequestSpec>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let errors = spec.validate();
+    let now = st.clock.now();
+    let filters = st.planner.filters();
+    let errors = spec.validate_for(&SubmitContext { now, filters: &filters });
     if !errors.is_empty() {
         return Err(ApiError::invalid_values(errors));
+    }
+    if let Err(no) = st.planner.check_observable(&spec, now).await {
+        let next = no.next_observable.map(teld_driver_protocol::time::format_utc);
+        let when = next.as_ref().map_or_else(
+            || "it is not observable from here within a year".to_string(),
+            |t| format!("it is next observable at {t}; resubmit with a window that includes it"),
+        );
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "never_observable",
+            format!("{}; {when}", no.reason),
+        )
+        .field("target")
+        .detail(json!({ "reason": no.reason, "next_observable": next })));
+    }
+    let _one_at_a_time = st.submit_lock.lock().await;
+    if let Some(x) = &spec.external_id {
+        let open = [RequestState::Queued, RequestState::Scheduled, RequestState::Observing];
+        let store = &st.ledger.store;
+        if let Some(dup) = store
+            .requests_in(&open)
+            .await?
+            .into_iter()
+            .find(|r| r.spec.external_id.as_ref() == Some(x))
+        {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "duplicate_external_id",
+                format!(
+                    "request {} with external_id `{x}` is still {}: follow it at /api/v1/requests/{}, or cancel it before submitting again",
+                    dup.id, dup.state, dup.id
+                ),
+            )
+            .field("external_id")
+            .detail(json!({ "existing_id": dup.id })));
+        }
     }
     let rec = st.ledger.submit(&spec).await?;
     st.observe.wake_executors();

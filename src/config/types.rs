@@ -351,6 +351,9 @@ pub struct TelescopeConfig {
     /// Mean slew speed in degrees per second, for the planner's transition times.
     #[serde(default = "default_slew_rate")]
     pub slew_rate_deg_s: f64,
+    /// Filter names in the wheel, as requests name them; empty = no filter wheel.
+    #[serde(default)]
+    pub filters: Vec<String>,
     /// Real-hardware timeouts, simulated seconds.
     #[serde(default = "default_slew_timeout")]
     pub slew_timeout_s: f64,

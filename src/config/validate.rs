@@ -173,6 +173,16 @@ pub fn check(c: &Config) -> Vec<ConfigIssue> {
             };
             bad(p(key), e.to_string());
         }
+        for (i, f) in t.filters.iter().enumerate() {
+            if f.is_empty() || f.len() > 32 {
+                bad(p(&format!("filters[{i}]")), "a filter name must be 1 to 32 characters".into());
+            } else if t.filters[..i].contains(f) {
+                bad(
+                    p(&format!("filters[{i}]")),
+                    format!("`{f}` is listed twice; name each filter once"),
+                );
+            }
+        }
         for (k, v) in [
             ("slew_timeout_s", t.slew_timeout_s),
             ("dome_timeout_s", t.dome_timeout_s),

@@ -2,7 +2,8 @@
 
 use hifitime::Epoch;
 use serde::{Deserialize, Serialize};
-use teld_astro::Icrs;
+
+use super::Target;
 
 /// What an observer asks for. Stored verbatim (as JSON) so a later version of teld
 /// still knows exactly what was accepted.
@@ -27,9 +28,21 @@ pub struct RequestSpec {
     pub filter: Option<String>,
     #[serde(default)]
     pub constraints: Constraints,
-    /// Only observe inside this window; the request expires after its end.
+    /// Only observe inside this window; the request expires after its end. Kept for
+    /// requests written before `windows`; give one or the other.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<Window>,
+    /// Only observe inside one of these; the request expires after the last ends.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub windows: Vec<Window>,
+    /// Several visits of the same target on one telescope (all or nothing); each
+    /// visit takes `count` frames.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracklet: Option<Tracklet>,
+    /// The submitter's own id (e.g. a NEOCC request tag). A second submission with
+    /// the id of an open request is refused, so a retried POST cannot double-book.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
     /// How the planner treats it: see [`RequestClass`].
     #[serde(default, skip_serializing_if = "RequestClass::is_normal")]
     pub class: RequestClass,
@@ -87,22 +100,6 @@ fn default_priority() -> u32 {
     50
 }
 
-/// A sidereal target in ICRS (J2000). Moving targets and survey fields come with the
-/// scheduler issue.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Target {
-    pub name: String,
-    pub ra_deg: f64,
-    pub dec_deg: f64,
-}
-
-impl Target {
-    pub fn icrs(&self) -> Icrs {
-        Icrs { ra_deg: self.ra_deg, dec_deg: self.dec_deg }
-    }
-}
-
 /// Per-request limits; absent values fall back to the telescope's defaults.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -111,6 +108,27 @@ pub struct Constraints {
     pub min_altitude_deg: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_airmass: Option<f64>,
+    /// Keep at least this far from the Moon, degrees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_moon_separation_deg: Option<f64>,
+    /// Only while the Moon is below the horizon or at most this illuminated (0 to 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_moon_illumination: Option<f64>,
+    /// Only while the Sun is at most this high, degrees (stricter than the site's
+    /// night definition, e.g. -18 for astronomical darkness).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_sun_altitude_deg: Option<f64>,
+}
+
+/// Visits of one target for a tracklet: NEO confirmation needs motion measured over
+/// time, so 3 to 5 visits spaced tens of minutes apart.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tracklet {
+    pub visits: u32,
+    /// Start-to-start spacing between consecutive visits, minutes.
+    pub min_spacing_min: f64,
+    pub max_spacing_min: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -125,6 +143,32 @@ pub struct Window {
 impl RequestSpec {
     pub fn display_name(&self) -> &str {
         self.name.as_deref().unwrap_or(&self.target.name)
+    }
+
+    /// Every window the request may be observed in (none = any time).
+    pub fn all_windows(&self) -> impl Iterator<Item = &Window> {
+        self.window.iter().chain(&self.windows)
+    }
+
+    /// Whether [start, end] lies inside one window (always, without windows).
+    pub fn window_allows(&self, start: Epoch, end: Epoch) -> bool {
+        let mut any = false;
+        for w in self.all_windows() {
+            if w.start <= start && end <= w.end {
+                return true;
+            }
+            any = true;
+        }
+        !any
+    }
+
+    /// When the last window ends, after which the request cannot be observed.
+    pub fn expires_at(&self) -> Option<Epoch> {
+        self.all_windows().map(|w| w.end).max()
+    }
+
+    pub fn visits(&self) -> u32 {
+        self.tracklet.map_or(1, |t| t.visits)
     }
 
     /// What completing it is worth to the planner: the NEOCC weight if given, else

@@ -6,13 +6,24 @@ use hifitime::{Duration, Epoch};
 use tokio_util::sync::CancellationToken;
 
 use super::ObserveContext;
-use super::frame::take_frame;
+use super::frame::{Shot, take_frame};
 use crate::config::TelescopeConfig;
 use crate::core::{BlockView, Event, ObservationPhase};
 use crate::devices::{DeviceError, Telescope};
 use crate::model::RequestState;
 use crate::schedule::{Block, Frames, Limits, Visibility};
 use crate::store::StoreError;
+use teld_astro::Icrs;
+
+/// A moving target that drifted this far from where the mount points is pointed at
+/// afresh before the next frame (a few pixels of a typical NEO follow-up camera).
+const REPOINT_ARCSEC: f64 = 5.0;
+
+fn separation_arcsec(a: Icrs, b: Icrs) -> f64 {
+    let (ua, ub) = (a.unit(), b.unit());
+    let dot = ua[0] * ub[0] + ua[1] * ub[1] + ua[2] * ub[2];
+    dot.clamp(-1.0, 1.0).acos().to_degrees() * 3600.0
+}
 
 pub struct BlockRun<'a> {
     pub tel: &'a Telescope,
@@ -137,8 +148,23 @@ impl BlockRun<'_> {
         self.observation_event(obs, phase, detail.clone());
         let observing = [RequestState::Observing];
         match outcome {
+            Outcome::Completed if !self.block.is_last_visit() => {
+                let (v, k) = (self.block.visit + 1, self.block.visits);
+                let d = format!(
+                    "visit {v} of {k} done ({} frames); next visit planned",
+                    req.spec.count
+                );
+                persist("record the visit", req.id, || {
+                    ledger.transition(req.id, &observing, RequestState::Scheduled, Some(&d))
+                })
+                .await;
+            }
             Outcome::Completed => {
-                let d = format!("{} frames taken", req.spec.count);
+                let d = if self.block.visits > 1 {
+                    format!("{} visits of {} frames taken", self.block.visits, req.spec.count)
+                } else {
+                    format!("{} frames taken", req.spec.count)
+                };
                 persist("mark completed", req.id, || {
                     ledger.transition(req.id, &observing, RequestState::Completed, Some(&d))
                 })
@@ -166,14 +192,7 @@ impl BlockRun<'_> {
     async fn observe(&self, obs: i64) -> Result<(), Stop> {
         let req = &self.block.request;
         let spec = &req.spec;
-        let target = spec.target.icrs();
         let (clock, tel) = (&self.ctx.clock, self.tel);
-        self.show(obs, self.block.frames_done, "opening");
-        tel.open_dome().await?;
-        self.show(obs, self.block.frames_done, "slewing");
-        tel.point(target).await?;
-        self.show(obs, self.block.frames_done, "settling");
-        clock.sleep(Duration::from_seconds(self.ctx.observing.settle_s)).await;
         let limits = Limits {
             site: self.ctx.site.site(),
             min_altitude_deg: self.ctx.min_altitude(self.cfg),
@@ -182,7 +201,23 @@ impl BlockRun<'_> {
         };
         let frames = Frames::default();
         let vis = Visibility::new(&limits, &frames, spec);
-        for seq in self.block.frames_done + 1..=spec.count {
+        let place_at = |t: Epoch| {
+            vis.place(t).ok_or_else(|| {
+                Stop::Interrupted(format!(
+                    "the place of {} cannot be computed now",
+                    spec.target.name
+                ))
+            })
+        };
+        let first = self.block.frame_seqs().next().unwrap_or(1);
+        let mut pointed = place_at(clock.now())?;
+        self.show(obs, first - 1, "opening", pointed);
+        tel.open_dome().await?;
+        self.show(obs, first - 1, "slewing", pointed);
+        tel.point(pointed).await?;
+        self.show(obs, first - 1, "settling", pointed);
+        clock.sleep(Duration::from_seconds(self.ctx.observing.settle_s)).await;
+        for seq in self.block.frame_seqs() {
             // Constraints are re-checked before every frame, not only when the block
             // was chosen: the sky moves and blocks overrun.
             let now = clock.now();
@@ -195,8 +230,15 @@ impl BlockRun<'_> {
                     "target no longer observable (limits or window)".into(),
                 ));
             }
-            self.show(obs, seq - 1, "exposing");
-            take_frame(tel, self.cfg, self.ctx, req, obs, seq).await?;
+            // A moving target is followed by re-pointing at each frame's middle once
+            // it has drifted: the mount tracks at the sidereal rate.
+            let mid = place_at(now + Duration::from_seconds(spec.exposure_s / 2.0))?;
+            if separation_arcsec(mid, pointed) > REPOINT_ARCSEC {
+                tel.point(mid).await?;
+                pointed = mid;
+            }
+            self.show(obs, seq - 1, "exposing", pointed);
+            take_frame(tel, self.cfg, self.ctx, req, obs, Shot { seq, target: mid }).await?;
         }
         Ok(())
     }
@@ -223,17 +265,17 @@ impl BlockRun<'_> {
             .sum()
     }
 
-    fn show(&self, obs: i64, frames_done: u32, phase: &str) {
+    fn show(&self, obs: i64, frames_done: u32, phase: &str, at: Icrs) {
         let spec = &self.block.request.spec;
         let view = BlockView {
             request_id: self.block.request.id,
             observation_id: obs,
             target: spec.target.name.clone(),
-            ra_deg: spec.target.ra_deg,
-            dec_deg: spec.target.dec_deg,
+            ra_deg: at.ra_deg,
+            dec_deg: at.dec_deg,
             started_at: teld_driver_protocol::time::format_utc(self.ctx.clock.now()),
             frames_done,
-            frames_total: spec.count,
+            frames_total: spec.count * self.block.visits,
             phase: phase.into(),
         };
         self.ctx.core.update(|s| {

@@ -110,8 +110,10 @@ pub async fn run_executor(
             }
         };
         let block = match next {
-            Next::Block(request, duration_s) => {
-                let frames_done = match ctx.store.frame_count(request.id).await {
+            Next::Block(block) if block.visits > 1 => *block,
+            Next::Block(block) => {
+                // A single visit interrupted earlier resumes after its stored frames.
+                let frames_done = match ctx.store.frame_count(block.request.id).await {
                     Ok(n) => n,
                     Err(e) => {
                         tracing::error!(telescope = %name, "cannot count frames: {e}");
@@ -119,7 +121,7 @@ pub async fn run_executor(
                         continue;
                     }
                 };
-                Block { request: *request, frames_done, duration_s }
+                Block { frames_done, ..*block }
             }
             Next::WaitUntil(at) => {
                 ctx.set_activity(
@@ -137,7 +139,14 @@ pub async fn run_executor(
         };
         ctx.set_activity(&name, format!("observing request {}", block.request.id));
         let run = BlockRun { tel: &tel, cfg: &cfg, ctx: &ctx, block: &block, night_end };
-        if let Outcome::Failed = run.run(&shutdown).await {
+        let outcome = run.run(&shutdown).await;
+        if block.visits > 1 {
+            let done = outcome == Outcome::Completed;
+            if let Err(e) = planner.visit_finished(block.request.id, block.visit, done).await {
+                tracing::error!(telescope = %name, "cannot record the tracklet visit: {e}");
+            }
+        }
+        if let Outcome::Failed = outcome {
             // Don't spin on a fault: let the device or driver recover first.
             let pause = (ctx.clock.now() + Duration::from_seconds(30.0)).min(night_end);
             idle(&ctx, &mut wake, Some(pause), &shutdown).await;

@@ -17,14 +17,21 @@ use crate::devices::{Camera, DeviceError, Telescope, wait_for};
 use crate::ingest::{Archive, FrameMeta, ImageType, MountPointing};
 use crate::store::{NewFrame, RequestRecord, Store};
 
+/// Which frame of the request, and where its target is at mid-exposure.
+pub(super) struct Shot {
+    pub seq: u32,
+    pub target: teld_astro::Icrs,
+}
+
 pub(super) async fn take_frame(
     tel: &Telescope,
     cfg: &TelescopeConfig,
     ctx: &ObserveContext,
     req: &RequestRecord,
     obs: i64,
-    seq: u32,
+    shot: Shot,
 ) -> Result<(), Stop> {
+    let Shot { seq, target } = shot;
     let spec = &req.spec;
     let clock = &ctx.clock;
     // Headers describe the sky at the start of the exposure, read from the devices.
@@ -71,7 +78,7 @@ pub(super) async fn take_frame(
         ccd_temp_c: Some(camera.ccd_temperature),
         site_name: ctx.site.name.clone(),
         site: ctx.site.site(),
-        target: spec.target.icrs(),
+        target,
         mount: Some(MountPointing {
             icrs: tel.pointing_icrs(&mount),
             alt_deg: mount.altitude,

@@ -16,21 +16,23 @@ use serde::Serialize;
 use teld_astro::visibility::SkyFrame;
 use teld_astro::{Site, iers};
 use teld_schedule::construct::best_over_telescopes;
+use teld_schedule::model::Pinned;
 use teld_schedule::model::Problem;
 use teld_schedule::repair::insert_urgent;
 use teld_schedule::{Options, Plan, Request, Target, Telescope};
 use tokio::sync::Mutex;
 
 use super::svg::SAMPLE_S as SVG_SAMPLE_S;
-use super::{Frames, Limits, Visibility};
+use super::{Block, Frames, Limits, Visibility};
 use crate::ledger::Ledger;
 use crate::model::{RequestClass, RequestId, RequestState};
 use crate::store::{RequestRecord, StoreError};
+use teld_astro::Icrs;
 
 /// The planning grid: visibility is sampled every minute, as the benchmark does.
 const GRID_S: f64 = 60.0;
-/// Readout and bookkeeping per frame, added to the exposure in a block's length.
-pub const PER_FRAME_OVERHEAD_S: f64 = 5.0;
+/// A moving target's place is sampled this often for the planner's slews.
+const EPHEMERIS_STEP_S: f64 = 600.0;
 /// A block may be started this much before its planned time (the slew takes it).
 const DISPATCH_AHEAD_S: f64 = 30.0;
 /// A rapid-response request that cannot start within this much of now makes room
@@ -48,12 +50,16 @@ pub struct PlannedTelescope {
     /// and degrees per second.
     pub settle_s: f64,
     pub slew_rate_deg_s: f64,
+    /// Filters in its wheel; a request naming another filter is not planned here.
+    pub filters: Vec<String>,
 }
 
 pub struct Planner {
     ledger: Ledger,
     site: Site,
     telescopes: Vec<PlannedTelescope>,
+    /// The site's night: the Sun at most this high.
+    night_sun_max_deg: f64,
     seed: u64,
     state: Mutex<Option<Night>>,
     view: Arc<RwLock<PlanView>>,
@@ -71,17 +77,38 @@ struct Night {
     ids: Vec<RequestId>,
     index: HashMap<RequestId, usize>,
     records: HashMap<RequestId, RequestRecord>,
+    /// Tracklets under way: pinned to their telescope and times once the first
+    /// visit starts.
+    progress: HashMap<usize, Progress>,
+}
+
+/// A tracklet's visits so far. Times are seconds from the night's start.
+#[derive(Debug, Clone)]
+struct Progress {
+    /// When each visit was dispatched, in order.
+    started: Vec<f64>,
+    /// Visits completed.
+    done: u32,
 }
 
 /// What an executor should do next.
 #[derive(Debug)]
 pub enum Next {
-    /// Observe this now.
-    Block(Box<RequestRecord>, f64),
+    /// Observe this now (`frames_done` is 0: the executor counts stored frames).
+    Block(Box<Block>),
     /// The next planned block starts then.
     WaitUntil(Epoch),
     /// Nothing planned for this telescope.
     Idle,
+}
+
+/// What [`Planner::pick`] found on a telescope's timeline.
+enum Pick {
+    Run(usize, u32),
+    Wait(f64),
+    Idle,
+    /// A tracklet that can no longer be completed as pinned, and why.
+    Broken(usize, String),
 }
 
 /// The plan as the API shows it.
@@ -117,6 +144,9 @@ pub struct PlannedBlock {
     pub ra_deg: f64,
     pub dec_deg: f64,
     pub class: RequestClass,
+    /// Which visit of a tracklet this is (0-based), and how many it has.
+    pub visit: u32,
+    pub visits: u32,
     /// Seconds from the night's start, for the picture.
     #[serde(skip)]
     pub start_s: f64,
@@ -132,16 +162,41 @@ impl Planner {
         ledger: Ledger,
         site: Site,
         telescopes: Vec<PlannedTelescope>,
+        night_sun_max_deg: f64,
         seed: u64,
     ) -> Planner {
         Planner {
             ledger,
             site,
             telescopes,
+            night_sun_max_deg,
             seed,
             state: Mutex::new(None),
             view: Arc::new(RwLock::new(PlanView::default())),
         }
+    }
+
+    /// Refuses a request no telescope here can observe in its windows (or the next
+    /// 30 days), with the reason and the next date it would be observable.
+    pub async fn check_observable(
+        self: &std::sync::Arc<Self>,
+        spec: &crate::model::RequestSpec,
+        now: Epoch,
+    ) -> Result<(), super::NotObservable> {
+        let (me, spec) = (self.clone(), spec.clone());
+        tokio::task::spawn_blocking(move || {
+            super::observability::check(&spec, &me.telescopes, me.night_sun_max_deg, now)
+        })
+        .await
+        .unwrap_or(Ok(()))
+    }
+
+    /// Filters some telescope here has, for checking submissions.
+    pub fn filters(&self) -> Vec<String> {
+        let mut f: Vec<String> = self.telescopes.iter().flat_map(|t| t.filters.clone()).collect();
+        f.sort();
+        f.dedup();
+        f
     }
 
     /// The plan as last computed, for the API.
@@ -166,26 +221,155 @@ impl Planner {
             self.repair(n, now, open);
         }
         let Some(n) = guard.as_mut() else { return Ok(Next::Idle) };
+        let now_s = (now - n.start).to_seconds();
+        let next = loop {
+            match self.pick(n, ti, now_s) {
+                Pick::Broken(r, why) => self.break_tracklet(n, r, &why).await?,
+                Pick::Wait(at) => break Next::WaitUntil(n.start + Duration::from_seconds(at)),
+                Pick::Idle => break Next::Idle,
+                Pick::Run(r, visit) => {
+                    break Next::Block(Box::new(self.dispatch(n, ti, r, visit, now_s)));
+                }
+            }
+        };
         self.sync_states(n).await?;
         self.publish(n, now);
-        let now_s = (now - n.start).to_seconds();
-        let tl = &n.plan.timelines[ti];
-        let Some(first) = tl.slots.first() else { return Ok(Next::Idle) };
-        let start = tl.es[0];
-        if start > now_s + DISPATCH_AHEAD_S {
-            return Ok(Next::WaitUntil(n.start + Duration::from_seconds(start)));
-        }
-        let id = n.ids[first.req as usize];
-        let rec = n.records[&id].clone();
-        Ok(Next::Block(Box::new(rec), first.dur))
+        Ok(next)
     }
 
-    /// Open requests, after expiring those whose window has ended.
+    /// The telescope's first planned visit that is not done yet, and whether it is
+    /// due. A tracklet's later visit is never started early (its spacing is
+    /// measured from when the previous visit started) and one that can no longer
+    /// keep its maximum spacing breaks the tracklet.
+    fn pick(&self, n: &Night, ti: usize, now_s: f64) -> Pick {
+        let tl = &n.plan.timelines[ti];
+        let first = tl
+            .slots
+            .iter()
+            .zip(&tl.es)
+            .find(|(s, _)| n.progress.get(&(s.req as usize)).is_none_or(|p| s.visit >= p.done));
+        let Some((slot, &es)) = first else { return Pick::Idle };
+        let r = slot.req as usize;
+        let req = &n.problem.requests[r];
+        if req.visits == 1 {
+            return if es > now_s + DISPATCH_AHEAD_S { Pick::Wait(es) } else { Pick::Run(r, 0) };
+        }
+        let (lo, hi) = req.spacing.unwrap_or((0.0, f64::INFINITY));
+        let prev = (slot.visit > 0)
+            .then(|| n.progress.get(&r).and_then(|p| p.started.get(slot.visit as usize - 1)))
+            .flatten()
+            .copied();
+        let due = match (slot.visit, prev) {
+            (0, _) => es,
+            (v, Some(prev)) => {
+                if now_s - prev > hi + 1.0 {
+                    let late = (now_s - prev) / 60.0;
+                    return Pick::Broken(
+                        r,
+                        format!(
+                            "tracklet broken: visit {} would start {late:.1} min after visit {v}, more than the {:.1} min allowed",
+                            v + 1,
+                            hi / 60.0
+                        ),
+                    );
+                }
+                es.max(prev + lo)
+            }
+            (v, None) => {
+                return Pick::Broken(
+                    r,
+                    format!("tracklet broken: visit {v} has no record of visit {}", v - 1),
+                );
+            }
+        };
+        if due > now_s { Pick::Wait(due) } else { Pick::Run(r, slot.visit) }
+    }
+
+    /// Hands out visit `visit` of request `r`; the first visit of a tracklet pins
+    /// the rest where the plan has them.
+    fn dispatch(&self, n: &mut Night, ti: usize, r: usize, visit: u32, now_s: f64) -> Block {
+        let visits = n.problem.requests[r].visits;
+        if visits > 1 {
+            if visit == 0 {
+                let tl = &n.plan.timelines[ti];
+                let mut starts: Vec<(u32, f64)> = tl
+                    .slots
+                    .iter()
+                    .zip(&tl.es)
+                    .filter(|(s, _)| s.req as usize == r)
+                    .map(|(s, &es)| (s.visit, es))
+                    .collect();
+                starts.sort_by_key(|x| x.0);
+                let mut starts: Vec<f64> = starts.into_iter().map(|x| x.1).collect();
+                starts[0] = starts[0].max(now_s);
+                n.plan.remove_many(&n.problem, &[r]);
+                n.problem.requests[r].pinned = Some(Pinned { telescope: ti, starts });
+                n.plan.place_pinned(&n.problem);
+                n.progress.insert(r, Progress { started: Vec::new(), done: 0 });
+            }
+            if let Some(p) = n.progress.get_mut(&r) {
+                p.started.truncate(visit as usize);
+                p.started.push(now_s);
+            }
+        }
+        let tl = &n.plan.timelines[ti];
+        let dur = tl.slots.iter().find(|s| s.req as usize == r).map_or(0.0, |s| s.dur);
+        let id = n.ids[r];
+        Block { request: n.records[&id].clone(), frames_done: 0, duration_s: dur, visit, visits }
+    }
+
+    /// A visit of a tracklet ended. Completed: the next one is due. Not completed:
+    /// the tracklet is broken (all or nothing) and is planned afresh.
+    pub async fn visit_finished(
+        &self,
+        id: RequestId,
+        visit: u32,
+        completed: bool,
+    ) -> Result<(), StoreError> {
+        let mut guard = self.state.lock().await;
+        let Some(n) = guard.as_mut() else { return Ok(()) };
+        let Some(&r) = n.index.get(&id) else { return Ok(()) };
+        if completed {
+            if let Some(p) = n.progress.get_mut(&r) {
+                p.done = p.done.max(visit + 1);
+            }
+            return Ok(());
+        }
+        let why = format!(
+            "tracklet broken: visit {} of {} did not complete",
+            visit + 1,
+            n.problem.requests[r].visits
+        );
+        self.break_tracklet(n, r, &why).await
+    }
+
+    /// Unpins a tracklet, takes it out of the plan and puts it back in the queue; the
+    /// next repair offers it the rest of the night from its first visit.
+    async fn break_tracklet(&self, n: &mut Night, r: usize, why: &str) -> Result<(), StoreError> {
+        n.progress.remove(&r);
+        n.problem.requests[r].pinned = None;
+        n.plan.remove_many(&n.problem, &[r]);
+        let id = n.ids[r];
+        tracing::warn!(request = id, "{why}");
+        let from = [RequestState::Scheduled, RequestState::Observing];
+        if self.ledger.transition(id, &from, RequestState::Queued, Some(why)).await?
+            && let Some(rec) = n.records.get_mut(&id)
+        {
+            rec.state = RequestState::Queued;
+        }
+        Ok(())
+    }
+
+    /// Open requests, after expiring those whose windows have all ended. Observing
+    /// ones are included: a tracklet under way keeps its place in the plan.
     async fn open_requests(&self, now: Epoch) -> Result<Vec<RequestRecord>, StoreError> {
         let open_states = [RequestState::Queued, RequestState::Scheduled];
         let mut out = Vec::new();
-        for req in self.ledger.store.requests_in(&open_states).await? {
-            if req.spec.window.as_ref().is_some_and(|w| w.end <= now) {
+        let states = [RequestState::Queued, RequestState::Scheduled, RequestState::Observing];
+        for req in self.ledger.store.requests_in(&states).await? {
+            if req.state != RequestState::Observing
+                && req.spec.expires_at().is_some_and(|e| e <= now)
+            {
                 let why = Some("window ended before it could be observed");
                 self.ledger.transition(req.id, &open_states, RequestState::Expired, why).await?;
                 continue;
@@ -227,8 +411,9 @@ impl Planner {
             ids: Vec::new(),
             index: HashMap::new(),
             records: HashMap::new(),
+            progress: HashMap::new(),
         };
-        for rec in open {
+        for rec in open.into_iter().filter(|r| r.state != RequestState::Observing) {
             self.add(&mut night, rec, 0.0);
         }
         let problem = night.problem.clone();
@@ -261,38 +446,29 @@ impl Planner {
     /// Adds a request to the problem (not to the plan); `from` is the earliest start.
     fn add(&self, n: &mut Night, rec: RequestRecord, from: f64) -> usize {
         let spec = &rec.spec;
-        let duration =
-            spec.count.saturating_sub(0) as f64 * (spec.exposure_s + PER_FRAME_OVERHEAD_S);
-        let frames_s: Vec<f64> = (0..n.frames.len()).map(|k| k as f64 * GRID_S).collect();
+        let duration = spec.visit_duration_s();
         let cache = Frames::default();
+        let night = (from, n.problem.telescopes[0].night.1);
         let windows = self
             .telescopes
             .iter()
             .map(|t| {
-                let vis = Visibility::new(&t.limits, &cache, spec);
-                let mut runs: Vec<(f64, f64)> = Vec::new();
-                for (k, f) in n.frames.iter().enumerate() {
-                    let tk = frames_s[k];
-                    let at = n.start + Duration::from_seconds(tk);
-                    let ok = vis.observable_in(f) && vis.window_allows(at, at);
-                    if ok {
-                        match runs.last_mut() {
-                            Some(r) if (r.1 - (tk - GRID_S)).abs() < 1e-6 => r.1 = tk,
-                            _ => runs.push((tk, tk)),
-                        }
-                    }
+                if spec.filter.as_ref().is_some_and(|f| !t.filters.contains(f)) {
+                    return Vec::new();
                 }
-                let night = (from, n.problem.telescopes[0].night.1);
+                let vis = Visibility::new(&t.limits, &cache, spec);
+                let runs = observable_runs(&n.frames, n.start, &vis);
                 Problem::effective_windows(&runs, None, night, duration)
             })
             .collect();
+        let target = self.planning_target(n, spec);
         let request = Request {
             id: rec.id.to_string(),
             value: spec.value(),
-            visits: 1,
+            visits: spec.visits(),
             duration_s: duration,
-            spacing: None,
-            target: Target::fixed(spec.target.ra_deg, spec.target.dec_deg),
+            spacing: spec.tracklet.map(|t| (t.min_spacing_min * 60.0, t.max_spacing_min * 60.0)),
+            target,
             windows,
             pinned: None,
         };
@@ -304,9 +480,41 @@ impl Planner {
         r
     }
 
+    /// The target as the planner's slew model sees it: a fixed place, or for a
+    /// moving target its track sampled over the night.
+    fn planning_target(&self, n: &Night, spec: &crate::model::RequestSpec) -> Target {
+        let Ok(motion) = spec.target.motion() else { return Target::fixed(0.0, 0.0) };
+        let span = (n.end - n.start).to_seconds();
+        let place = |s: f64| motion.place(&self.site, n.start + Duration::from_seconds(s)).ok();
+        if !motion.is_moving() {
+            let p = place(span / 2.0).unwrap_or(Icrs { ra_deg: 0.0, dec_deg: 0.0 });
+            return Target::fixed(p.ra_deg, p.dec_deg);
+        }
+        let steps = (span / EPHEMERIS_STEP_S).ceil().max(1.0) as usize;
+        let mut last = Icrs { ra_deg: 0.0, dec_deg: 0.0 };
+        let rows = (0..=steps)
+            .map(|k| {
+                // Outside an ephemeris table's span the target is unobservable anyway
+                // (the visibility grid says so); hold the last place for the slews.
+                last = place(k as f64 * EPHEMERIS_STEP_S).unwrap_or(last);
+                (last.ra_deg, last.dec_deg)
+            })
+            .collect();
+        Target::ephemeris(0.0, EPHEMERIS_STEP_S, rows)
+    }
+
     /// Brings the plan to `now` and the set of open requests.
     fn repair(&self, n: &mut Night, now: Epoch, open: Vec<RequestRecord>) {
         let now_s = (now - n.start).to_seconds().max(0.0);
+        // A running block has left the plan, unless it is a visit of a tracklet
+        // under way: its later visits keep their pinned places.
+        let open: Vec<RequestRecord> = open
+            .into_iter()
+            .filter(|rec| {
+                rec.state != RequestState::Observing
+                    || n.index.get(&rec.id).is_some_and(|r| n.progress.contains_key(r))
+            })
+            .collect();
         let open_ids: std::collections::HashSet<RequestId> = open.iter().map(|r| r.id).collect();
         // Gone from the open set: done, cancelled, failed, expired, or running.
         let gone: Vec<usize> = n
@@ -317,6 +525,10 @@ impl Planner {
             .map(|(r, _)| r)
             .collect();
         n.plan.remove_many(&n.problem, &gone);
+        for r in &gone {
+            n.progress.remove(r);
+            n.problem.requests[*r].pinned = None;
+        }
         let mut retry = n.plan.advance_to(&n.problem, now_s);
         let mut rapid = Vec::new();
         for rec in open {
@@ -402,23 +614,30 @@ impl Planner {
                     .map(|(s, &es)| {
                         let id = n.ids[s.req as usize];
                         let spec = &n.records[&id].spec;
-                        let target = spec.target.icrs();
+                        let req = &n.problem.requests[s.req as usize];
+                        let (ra_deg, dec_deg) = req.target.radec(es);
                         PlannedBlock {
                             request_id: id,
                             name: spec.display_name().to_string(),
                             start: fmt(at(es)),
                             end: fmt(at(es + s.dur)),
                             value: n.problem.requests[s.req as usize].value,
-                            ra_deg: spec.target.ra_deg,
-                            dec_deg: spec.target.dec_deg,
+                            ra_deg,
+                            dec_deg,
                             class: spec.class,
+                            visit: s.visit,
+                            visits: req.visits,
                             start_s: es,
                             end_s: es + s.dur,
                             altitudes: n
                                 .frames
                                 .iter()
+                                .enumerate()
                                 .step_by(step)
-                                .map(|f| f.alt_deg(target))
+                                .map(|(k, f)| {
+                                    let (ra_deg, dec_deg) = req.target.radec(k as f64 * GRID_S);
+                                    f.alt_deg(Icrs { ra_deg, dec_deg })
+                                })
                                 .collect(),
                         }
                     })
@@ -459,4 +678,21 @@ fn cut_windows(p: &mut Problem, r: usize, from: f64) {
             iv.1 - iv.0 >= dur - 1e-9
         });
     }
+}
+
+/// The stretches of the night's grid where `vis` allows observing, as (first, last)
+/// grid instants in seconds from `start`.
+fn observable_runs(frames: &[SkyFrame], start: Epoch, vis: &Visibility) -> Vec<(f64, f64)> {
+    let mut runs: Vec<(f64, f64)> = Vec::new();
+    for (k, f) in frames.iter().enumerate() {
+        let tk = k as f64 * GRID_S;
+        let at = start + Duration::from_seconds(tk);
+        if vis.observable_in(f) && vis.window_allows(at, at) {
+            match runs.last_mut() {
+                Some(r) if (r.1 - (tk - GRID_S)).abs() < 1e-6 => r.1 = tk,
+                _ => runs.push((tk, tk)),
+            }
+        }
+    }
+    runs
 }

@@ -12,7 +12,7 @@ use teld_astro::horizon::PointingLimits;
 use teld_astro::visibility::SkyFrame;
 use teld_astro::{Icrs, Site, iers};
 
-use crate::model::{RequestSpec, Window};
+use crate::model::{Motion, RequestSpec};
 
 /// Checks along a block are spaced at most this far apart: a target moves < 2.5° in
 /// altitude in five minutes, so a limit cannot be crossed unseen by much.
@@ -49,28 +49,62 @@ impl Frames {
 pub struct Visibility<'a> {
     limits: &'a Limits,
     frames: &'a Frames,
-    target: Icrs,
+    /// `None` when the stored target cannot be parsed (refused at submission, so
+    /// only from a store written by a different teld): never observable.
+    motion: Option<Motion>,
     min_alt: f64,
-    max_airmass: Option<f64>,
-    window: Option<&'a Window>,
+    spec: &'a RequestSpec,
+}
+
+/// Why a target cannot be observed at an instant, for answers to observers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Blocked {
+    Unknown,
+    Sun,
+    Daylight,
+    Altitude,
+    Horizon,
+    Airmass,
+    Moon,
+    MoonBright,
+    Window,
+}
+
+impl Blocked {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Blocked::Unknown => "its place cannot be computed then",
+            Blocked::Sun => "too close to the Sun",
+            Blocked::Daylight => "the Sun is above the request's max_sun_altitude_deg",
+            Blocked::Altitude => "below the altitude limit",
+            Blocked::Horizon => "behind the horizon mask or outside the mount limits",
+            Blocked::Airmass => "above the request's max_airmass",
+            Blocked::Moon => "closer to the Moon than min_moon_separation_deg",
+            Blocked::MoonBright => "the Moon is up and brighter than max_moon_illumination",
+            Blocked::Window => "outside the request's windows",
+        }
+    }
 }
 
 impl<'a> Visibility<'a> {
     pub fn new(limits: &'a Limits, frames: &'a Frames, spec: &'a RequestSpec) -> Self {
         // A request may be stricter than the telescope, never laxer.
         let min_alt = spec.constraints.min_altitude_deg.unwrap_or(0.0).max(limits.min_altitude_deg);
-        Visibility {
-            limits,
-            frames,
-            target: spec.target.icrs(),
-            min_alt,
-            max_airmass: spec.constraints.max_airmass,
-            window: spec.window.as_ref(),
-        }
+        Visibility { limits, frames, motion: spec.target.motion().ok(), min_alt, spec }
+    }
+
+    /// The altitude limit in force: the telescope's or the request's, if higher.
+    pub fn min_altitude_deg(&self) -> f64 {
+        self.min_alt
     }
 
     pub fn window_allows(&self, start: Epoch, end: Epoch) -> bool {
-        self.window.is_none_or(|w| w.start <= start && end <= w.end)
+        self.spec.window_allows(start, end)
+    }
+
+    /// Where the target is at `at` (ICRS astrometric).
+    pub fn place(&self, at: Epoch) -> Option<Icrs> {
+        self.motion.as_ref()?.place(&self.limits.site, at).ok()
     }
 
     /// Observable at `at`: above the altitude limit and the horizon mask, inside the
@@ -83,16 +117,40 @@ impl<'a> Visibility<'a> {
     /// [`Visibility::observable_at`] for a frame the caller already has (the
     /// planner's grid of the night).
     pub fn observable_in(&self, frame: &SkyFrame) -> bool {
-        let o = frame.observe(self.target);
-        if o.alt_deg < self.min_alt || self.limits.pointing.check(&o).is_err() {
-            return false;
+        self.blocked_in(frame).is_none()
+    }
+
+    /// The first constraint that forbids observing in `frame`, if any.
+    pub fn blocked_in(&self, frame: &SkyFrame) -> Option<Blocked> {
+        let Some(target) = self.place(frame.epoch) else { return Some(Blocked::Unknown) };
+        let c = &self.spec.constraints;
+        if frame.sun_separation_deg(target) < self.limits.sun_avoidance_deg {
+            return Some(Blocked::Sun);
         }
-        if let Some(max) = self.max_airmass
+        if c.max_sun_altitude_deg.is_some_and(|m| frame.sun_alt_deg > m) {
+            return Some(Blocked::Daylight);
+        }
+        let o = frame.observe(target);
+        if o.alt_deg < self.min_alt {
+            return Some(Blocked::Altitude);
+        }
+        if self.limits.pointing.check(&o).is_err() {
+            return Some(Blocked::Horizon);
+        }
+        if let Some(max) = c.max_airmass
             && teld_astro::airmass::young1994(o.alt_deg).is_none_or(|x| x > max)
         {
-            return false;
+            return Some(Blocked::Airmass);
         }
-        frame.sun_separation_deg(self.target) >= self.limits.sun_avoidance_deg
+        if c.min_moon_separation_deg.is_some_and(|m| frame.moon_separation_deg(target) < m) {
+            return Some(Blocked::Moon);
+        }
+        if c.max_moon_illumination
+            .is_some_and(|m| frame.moon_alt_deg > 0.0 && frame.moon_illumination > m)
+        {
+            return Some(Blocked::MoonBright);
+        }
+        None
     }
 
     /// Observable over the whole of [start, end], checked at both ends and every
@@ -119,13 +177,16 @@ mod tests {
         RequestSpec {
             name: None,
             observer: None,
-            target: Target { name: "x".into(), ra_deg: 22.5, dec_deg: dec },
+            target: Target::sidereal("x", 22.5, dec),
             exposure_s: 60.0,
             count: 5,
             priority: 50,
             filter: None,
-            constraints: Constraints { min_altitude_deg: min_alt, max_airmass: None },
+            constraints: Constraints { min_altitude_deg: min_alt, ..Default::default() },
             window: None,
+            windows: Vec::new(),
+            tracklet: None,
+            external_id: None,
             class: Default::default(),
             urgency: None,
         }

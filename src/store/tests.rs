@@ -9,13 +9,16 @@ fn spec(priority: u32) -> RequestSpec {
     RequestSpec {
         name: None,
         observer: Some("neocc".into()),
-        target: Target { name: "C4X9Z2".into(), ra_deg: 22.5, dec_deg: 20.1 },
+        target: Target::sidereal("C4X9Z2", 22.5, 20.1),
         exposure_s: 60.0,
         count: 3,
         priority,
         filter: None,
         constraints: Constraints::default(),
         window: None,
+        windows: Vec::new(),
+        tracklet: None,
+        external_id: None,
         class: Default::default(),
         urgency: None,
     }
