@@ -45,6 +45,10 @@ pub enum StartError {
         "cannot listen on {addr}: {source}; is another teld running? pick another port with --listen or http.listen"
     )]
     Bind { addr: std::net::SocketAddr, source: std::io::Error },
+    #[error("paths.surveys_dir `{dir}`: {source}")]
+    Survey { dir: std::path::PathBuf, source: teld_survey::SurveyError },
+    #[error("survey definitions do not fit this site; change the survey or the telescopes:\n  {}", .0.join("\n  "))]
+    SurveyMisfit(Vec<String>),
 }
 
 pub async fn run(
@@ -149,13 +153,17 @@ pub async fn run(
         });
         built.push((tel, t.clone()));
     }
-    let planner = Arc::new(Planner::new(
-        ledger.clone(),
-        config.site.site(),
-        planned,
-        config.observing.sun_altitude_max_deg,
-        1,
-    ));
+    let surveys = load_surveys(&config)?;
+    let planner = Arc::new(
+        Planner::new(
+            ledger.clone(),
+            config.site.site(),
+            planned,
+            config.observing.sun_altitude_max_deg,
+            1,
+        )
+        .with_surveys(surveys),
+    );
     for (tel, t) in built {
         observers.spawn(run_executor(tel, t, observe.clone(), planner.clone(), shutdown.clone()));
     }
@@ -311,4 +319,27 @@ fn build_telescope(
         safety,
         clock.clone(),
     )
+}
+
+/// The survey definitions of `paths.surveys_dir`, checked against the telescopes and
+/// filters of this config, so a survey that could never be planned stops the start.
+pub fn load_surveys(config: &Config) -> Result<Vec<teld_survey::Survey>, StartError> {
+    let Some(dir) = &config.paths.surveys_dir else { return Ok(Vec::new()) };
+    let surveys = teld_survey::load_dir(dir)
+        .map_err(|source| StartError::Survey { dir: dir.clone(), source })?;
+    let tels: Vec<(String, Vec<String>)> =
+        config.telescopes.iter().map(|t| (t.name.clone(), t.filters.clone())).collect();
+    let problems = crate::schedule::surveys::check_against_site(&surveys, &tels);
+    if !problems.is_empty() {
+        return Err(StartError::SurveyMisfit(problems));
+    }
+    for s in &surveys {
+        tracing::info!(
+            survey = s.name(),
+            fields = s.field_count(),
+            source = s.source(),
+            "survey loaded"
+        );
+    }
+    Ok(surveys)
 }

@@ -263,9 +263,16 @@ async fn watch_signals(shutdown: CancellationToken) {
 fn check_config(file: Option<PathBuf>) -> ExitCode {
     match config::load_file(file.as_deref(), &[]) {
         Ok(c) => {
+            let surveys = match teld::daemon::load_surveys(&c) {
+                Ok(s) => s.len(),
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(2);
+                }
+            };
             let name = file.map_or("embedded default".to_string(), |f| f.display().to_string());
             println!(
-                "{name}: OK — site {} ({:.4}°, {:.4}°), {} driver(s), {} telescope(s)",
+                "{name}: OK — site {} ({:.4}°, {:.4}°), {} driver(s), {} telescope(s), {surveys} survey(s)",
                 c.site.name,
                 c.site.latitude_deg,
                 c.site.longitude_deg,

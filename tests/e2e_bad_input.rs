@@ -129,3 +129,39 @@ weather = "sim/weather"
     let out = std::process::Command::new(teld_bin()).arg("check-config").output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn a_survey_that_cannot_be_planned_here_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let surveys = dir.path().join("schedules");
+    std::fs::create_dir(&surveys).unwrap();
+    std::fs::write(
+        surveys.join("ha.toml"),
+        "name = \"ha\"\ncadence_nights = 1\nshare = 0.3\n[tracklet]\nvisits = 1\nexposure_s = 30\nfilter = \"Ha\"\n[[fields]]\nname = \"f\"\nra_deg = 1.0\ndec_deg = 2.0\n",
+    )
+    .unwrap();
+    let config = dir.path().join("teld.toml");
+    let text = include_str!("../config/default.toml").replacen(
+        "[paths]\n",
+        &format!("[paths]\nsurveys_dir = {:?}\n", surveys.display().to_string()),
+        1,
+    );
+    std::fs::write(&config, text).unwrap();
+    let out = std::process::Command::new(teld_bin())
+        .args(["check-config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("filter `Ha`") && err.contains("ha.toml"), "{err}");
+
+    // A typo in a key is refused with the key and the file named.
+    std::fs::write(surveys.join("ha.toml"), "name = \"ha\"\ncadence_night = 1\n").unwrap();
+    let out = std::process::Command::new(teld_bin())
+        .args(["check-config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cadence_night") && err.contains("ha.toml"), "{err}");
+}

@@ -155,7 +155,7 @@ fn unobservable_unknown_past_and_duplicate_requests_are_refused() {
         r#""target": {"name": "X", "ra_deg": 22.5, "dec_deg": 20.1}, "exposure_s": 10, "count": 1"#;
     let r = post(&format!(r#"{{{ok}, "filter": "Ha"}}"#));
     assert_eq!((r.status, r.json()["error"]["field"].as_str()), (422, Some("filter")));
-    assert!(r.text().contains("L, R, V, B") || r.text().contains("B, L, R, V"), "{}", r.text());
+    assert!(r.text().contains("B, L, R, V, clear"), "{}", r.text());
 
     let r = post(&format!(
         r#"{{{ok}, "windows": [{{"start": "2026-11-23T20:00:00", "end": "2026-11-23T22:00:00"}}]}}"#
@@ -184,4 +184,57 @@ fn unobservable_unknown_past_and_duplicate_requests_are_refused() {
     let list = teld.get("/api/v1/requests");
     let items = list["requests"].as_array().unwrap();
     assert_eq!(items.len(), 1, "{list}");
+}
+
+const SURVEY: &str = r#"
+name = "sweep"
+cadence_nights = 1
+share = 0.5
+value = 1.0
+
+[tracklet]
+visits = 3
+min_spacing_min = 10
+max_spacing_min = 15
+exposure_s = 20
+count = 1
+filter = "clear"
+
+[[fields]]
+name = "a"
+ra_deg = 22.5
+dec_deg = 20.1
+
+[[fields]]
+name = "b"
+ra_deg = 30.0
+dec_deg = 15.0
+"#;
+
+#[test]
+fn survey_fields_are_queued_for_the_night_and_observed_as_tracklets() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sweep.toml"), SURVEY).unwrap();
+    let line = format!("[paths]\nsurveys_dir = {:?}\n", dir.path().display().to_string());
+    let site = TestSite::new("survey", &[("[paths]\n", &line)], "");
+    let teld = Teld::start(&site, "2026-11-24T19:30:00", 300.0);
+    teld.wait_log("survey fields queued for the night", Duration::from_secs(60));
+    let ids: Vec<i64> = teld.wait_for("two survey requests", Duration::from_secs(30), |t| {
+        let list = t.get("/api/v1/requests");
+        let ids: Vec<i64> = list["requests"]
+            .as_array()?
+            .iter()
+            .filter(|r| r["external_id"].as_str().is_some_and(|x| x.starts_with("survey:sweep:")))
+            .map(|r| r["id"].as_i64().unwrap())
+            .collect();
+        (ids.len() == 2).then_some(ids)
+    });
+    for id in ids {
+        let r = teld.wait_state(id, "completed", Duration::from_secs(120));
+        let spec = &r["spec"];
+        assert_eq!(spec["tracklet"]["visits"], 3, "{r}");
+        assert_eq!(spec["filter"], "clear");
+        assert!(spec["external_id"].as_str().unwrap().ends_with(":61368"), "night index: {spec}");
+        assert_eq!(r["observations"].as_array().unwrap().len(), 3, "{r}");
+    }
 }

@@ -19,8 +19,9 @@ pub async fn submit(
     JsonBody(spec): JsonBody<RequestSpec>,
 ) -> Result<impl IntoResponse, ApiError> {
     let now = st.clock.now();
-    let filters = st.planner.filters();
-    let errors = spec.validate_for(&SubmitContext { now, filters: &filters });
+    let (filters, telescopes) = (st.planner.filters(), st.planner.telescope_names());
+    let errors =
+        spec.validate_for(&SubmitContext { now, filters: &filters, telescopes: &telescopes });
     if !errors.is_empty() {
         return Err(ApiError::invalid_values(errors));
     }
@@ -103,6 +104,8 @@ pub async fn list(
                 "name": r.spec.display_name(),
                 "state": r.state,
                 "priority": r.spec.priority,
+                "class": r.spec.class,
+                "external_id": r.spec.external_id,
                 "attempts": r.attempts,
                 "submitted_at": teld_driver_protocol::time::format_utc(r.submitted_at),
                 "updated_at": teld_driver_protocol::time::format_utc(r.updated_at),

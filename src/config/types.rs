@@ -64,6 +64,10 @@ pub struct PathsConfig {
     /// archive's file system so the final rename is atomic.
     #[serde(default)]
     pub spool_dir: Option<PathBuf>,
+    /// Survey definitions (`*.toml`, format in crates/survey/README.md); unset = no
+    /// surveys, only observers' requests.
+    #[serde(default)]
+    pub surveys_dir: Option<PathBuf>,
 }
 
 fn default_state_dir() -> PathBuf {
@@ -72,7 +76,12 @@ fn default_state_dir() -> PathBuf {
 
 impl Default for PathsConfig {
     fn default() -> Self {
-        PathsConfig { state_dir: default_state_dir(), archive_dir: None, spool_dir: None }
+        PathsConfig {
+            state_dir: default_state_dir(),
+            archive_dir: None,
+            spool_dir: None,
+            surveys_dir: None,
+        }
     }
 }
 

@@ -39,6 +39,9 @@ pub struct RequestSpec {
     /// visit takes `count` frames.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracklet: Option<Tracklet>,
+    /// Only these telescopes (by name) may take it; empty = any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub telescopes: Vec<String>,
     /// The submitter's own id (e.g. a NEOCC request tag). A second submission with
     /// the id of an open request is refused, so a retried POST cannot double-book.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -37,6 +37,8 @@ pub struct SubmitContext<'a> {
     pub now: Epoch,
     /// Filters some telescope of the site has; empty = no filter wheels.
     pub filters: &'a [String],
+    /// The site's telescopes.
+    pub telescopes: &'a [String],
 }
 
 impl RequestSpec {
@@ -68,6 +70,14 @@ impl RequestSpec {
                         fmt(w.end),
                         fmt(ctx.now)
                     ),
+                );
+            }
+        }
+        for (i, t) in self.telescopes.iter().enumerate() {
+            if !ctx.telescopes.contains(t) {
+                errs.bad(
+                    &format!("telescopes[{i}]"),
+                    format!("no telescope `{t}` here; this site has {}", ctx.telescopes.join(", ")),
                 );
             }
         }
@@ -304,6 +314,7 @@ mod tests {
             window: None,
             windows: Vec::new(),
             tracklet: None,
+            telescopes: Vec::new(),
             external_id: None,
             class: Default::default(),
             urgency: None,
@@ -345,7 +356,7 @@ mod tests {
         let mut s = spec();
         s.windows =
             vec![Window { start: at(22), end: at(21) }, Window { start: at(18), end: at(19) }];
-        let ctx = SubmitContext { now: at(20), filters: &[] };
+        let ctx = SubmitContext { now: at(20), filters: &[], telescopes: &[] };
         assert_eq!(fields(s.validate_for(&ctx)), ["windows[0].end", "windows[1].end"]);
         let past = s.validate_for(&ctx).pop().unwrap();
         assert!(past.message.contains("in the past"), "{past}");
@@ -360,10 +371,12 @@ mod tests {
         let mut s = spec();
         s.filter = Some("Ha".into());
         let have = ["L".to_string(), "R".to_string()];
-        let e = s.validate_for(&SubmitContext { now: at(20), filters: &have }).pop().unwrap();
+        let ctx = SubmitContext { now: at(20), filters: &have, telescopes: &[] };
+        let e = s.validate_for(&ctx).pop().unwrap();
         assert_eq!(e.field, "filter");
         assert!(e.message.contains("unknown filter `Ha`") && e.message.contains("L, R"), "{e}");
-        let none = s.validate_for(&SubmitContext { now: at(20), filters: &[] }).pop().unwrap();
+        let ctx = SubmitContext { now: at(20), filters: &[], telescopes: &[] };
+        let none = s.validate_for(&ctx).pop().unwrap();
         assert!(none.message.contains("no telescope here has a filter wheel"), "{none}");
     }
 

@@ -3,6 +3,7 @@
 
 mod observability;
 mod planner;
+pub mod surveys;
 pub mod svg;
 mod visibility;
 

@@ -42,6 +42,7 @@ pub fn check(
     let tels: Vec<&PlannedTelescope> = telescopes
         .iter()
         .filter(|t| spec.filter.as_ref().is_none_or(|f| t.filters.contains(f)))
+        .filter(|t| spec.telescopes.is_empty() || spec.telescopes.contains(&t.name))
         .collect();
     let Some(site) = tels.first().map(|t| t.limits.site) else {
         return Err(NotObservable {
@@ -218,6 +219,7 @@ mod tests {
             window: None,
             windows: Vec::new(),
             tracklet: None,
+            telescopes: Vec::new(),
             external_id: None,
             class: Default::default(),
             urgency: None,

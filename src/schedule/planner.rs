@@ -61,6 +61,8 @@ pub struct Planner {
     /// The site's night: the Sun at most this high.
     night_sun_max_deg: f64,
     seed: u64,
+    /// Survey definitions whose due fields are queued at each night's first plan.
+    surveys: Vec<teld_survey::Survey>,
     state: Mutex<Option<Night>>,
     view: Arc<RwLock<PlanView>>,
 }
@@ -171,9 +173,16 @@ impl Planner {
             telescopes,
             night_sun_max_deg,
             seed,
+            surveys: Vec::new(),
             state: Mutex::new(None),
             view: Arc::new(RwLock::new(PlanView::default())),
         }
+    }
+
+    /// Surveys to queue fields of at the start of each night.
+    pub fn with_surveys(mut self, surveys: Vec<teld_survey::Survey>) -> Planner {
+        self.surveys = surveys;
+        self
     }
 
     /// Refuses a request no telescope here can observe in its windows (or the next
@@ -199,6 +208,10 @@ impl Planner {
         f
     }
 
+    pub fn telescope_names(&self) -> Vec<String> {
+        self.telescopes.iter().map(|t| t.name.clone()).collect()
+    }
+
     /// The plan as last computed, for the API.
     pub fn view(&self) -> PlanView {
         self.view.read().unwrap_or_else(|e| e.into_inner()).clone()
@@ -211,10 +224,15 @@ impl Planner {
             return Ok(Next::Idle);
         };
         let mut guard = self.state.lock().await;
-        let open = self.open_requests(now).await?;
         let rebuild = guard
             .as_ref()
             .is_none_or(|n| (n.end - night_end).abs() > Duration::from_seconds(3600.0));
+        if rebuild && !self.surveys.is_empty() {
+            let overhead = self.telescopes.iter().map(|t| t.settle_s).fold(0.0, f64::max);
+            super::surveys::materialize(&self.ledger, &self.surveys, (now, night_end), overhead)
+                .await?;
+        }
+        let open = self.open_requests(now).await?;
         if rebuild {
             *guard = Some(self.build(now, night_end, open).await);
         } else if let Some(n) = guard.as_mut() {
@@ -453,7 +471,9 @@ impl Planner {
             .telescopes
             .iter()
             .map(|t| {
-                if spec.filter.as_ref().is_some_and(|f| !t.filters.contains(f)) {
+                if spec.filter.as_ref().is_some_and(|f| !t.filters.contains(f))
+                    || !(spec.telescopes.is_empty() || spec.telescopes.contains(&t.name))
+                {
                     return Vec::new();
                 }
                 let vis = Visibility::new(&t.limits, &cache, spec);

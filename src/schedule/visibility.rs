@@ -186,6 +186,7 @@ mod tests {
             window: None,
             windows: Vec::new(),
             tracklet: None,
+            telescopes: Vec::new(),
             external_id: None,
             class: Default::default(),
             urgency: None,

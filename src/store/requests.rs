@@ -136,6 +136,25 @@ impl Store {
         Ok(out)
     }
 
+    /// External ids starting with `prefix`, with their request's state (survey
+    /// bookkeeping: which fields were planned and done on which night).
+    pub async fn external_ids_with_prefix(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(String, RequestState)>, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT json_extract(spec, '$.external_id') AS x, state FROM requests
+             WHERE substr(json_extract(spec, '$.external_id'), 1, length(?1)) = ?1",
+        )
+        .bind(prefix)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(x, s)| RequestState::parse(&s).map(|st| (x, st)))
+            .collect())
+    }
+
     /// The newest `limit` requests.
     pub async fn recent_requests(&self, limit: u32) -> Result<Vec<RequestRecord>, StoreError> {
         let rows: Vec<Row> = sqlx::query_as(

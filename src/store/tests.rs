@@ -18,6 +18,7 @@ fn spec(priority: u32) -> RequestSpec {
         window: None,
         windows: Vec::new(),
         tracklet: None,
+        telescopes: Vec::new(),
         external_id: None,
         class: Default::default(),
         urgency: None,
