@@ -41,8 +41,19 @@ enum Command {
 #[derive(clap::Args)]
 struct PlanArgs {
     /// A `telsched-instance` file (../shared/bench/FORMAT.md, FORMAT-v2.md).
+    #[arg(long, required_unless_present = "svg", conflicts_with = "svg")]
+    instance: Option<PathBuf>,
+    /// Write the picture of the configured site's stored night plan here (`-` for
+    /// stdout) instead of planning an instance.
     #[arg(long)]
-    instance: PathBuf,
+    svg: Option<PathBuf>,
+    /// With --svg: the site's config (default: the embedded one).
+    #[arg(long, requires = "svg")]
+    config: Option<PathBuf>,
+    /// With --svg: the night that started last before this UTC time (default: the
+    /// newest stored night), e.g. 2026-11-25T12:00:00.
+    #[arg(long, requires = "svg")]
+    before: Option<String>,
     /// Where to write the `telsched-schedule` (default: stdout).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -292,17 +303,18 @@ fn check_config(file: Option<PathBuf>) -> ExitCode {
 /// found a violation (a bug: please report it), 2 on a bad instance or arguments.
 fn plan(args: PlanArgs) -> ExitCode {
     use teld::cli::plan::{PlanCliError, run};
+    let Some(instance) = &args.instance else { return plan_svg(&args) };
     let opts =
         teld_schedule::Options { seed: args.seed, effort: args.effort, ..Default::default() };
     let result = match &args.out {
         Some(path) => match std::fs::File::create(path) {
-            Ok(f) => run(&args.instance, &opts, std::io::BufWriter::new(f)),
+            Ok(f) => run(instance, &opts, std::io::BufWriter::new(f)),
             Err(e) => {
                 eprintln!("teld plan: cannot create {}: {e}", path.display());
                 return ExitCode::from(2);
             }
         },
-        None => run(&args.instance, &opts, std::io::stdout().lock()),
+        None => run(instance, &opts, std::io::stdout().lock()),
     };
     match result {
         Ok(s) => {
@@ -377,4 +389,45 @@ fn astro(cmd: AstroCommand) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `teld plan --svg FILE`: the stored picture of a night of the configured site.
+fn plan_svg(args: &PlanArgs) -> ExitCode {
+    let fail = |msg: String| {
+        eprintln!("teld plan: {msg}");
+        ExitCode::from(2)
+    };
+    let Some(out) = &args.svg else { return fail("give --instance FILE or --svg FILE".into()) };
+    let config = match config::load_file(args.config.as_deref(), &[]) {
+        Ok(c) => c,
+        Err(e) => return fail(e.to_string()),
+    };
+    let before = match args.before.as_deref().map(teld_driver_protocol::time::parse_utc) {
+        None => None,
+        Some(Ok(t)) => Some(t),
+        Some(Err(e)) => return fail(format!("--before: {e}")),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => return fail(format!("cannot start the runtime: {e}")),
+    };
+    let plan = match runtime.block_on(teld::cli::plan_svg::stored(&config, before)) {
+        Ok(p) => p,
+        Err(e) => return fail(e.to_string()),
+    };
+    let written = if out.as_os_str() == "-" {
+        std::io::Write::write_all(&mut std::io::stdout().lock(), plan.svg.as_bytes())
+    } else {
+        std::fs::write(out, &plan.svg)
+    };
+    if let Err(e) = written {
+        return fail(format!("cannot write {}: {e}", out.display()));
+    }
+    eprintln!(
+        "teld plan: night from {} (updated {}) written to {}",
+        teld_driver_protocol::time::format_utc(plan.night_start),
+        teld_driver_protocol::time::format_utc(plan.updated_at),
+        out.display()
+    );
+    ExitCode::SUCCESS
 }

@@ -60,6 +60,18 @@ fn a_tracklet_is_observed_as_spaced_visits() {
     assert_eq!(visits_done, 2, "visits 1 and 2 reported done, the third completes it: {h:?}");
     assert_eq!(h.last().unwrap().0, "completed");
     assert!(h.last().unwrap().1.contains("3 visits"), "{h:?}");
+
+    // The night's plan is stored; its picture is readable from the store by the CLI.
+    let out = std::process::Command::new(common::daemon::teld_bin())
+        .args(["plan", "--svg", "-", "--config"])
+        .arg(&site.config)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let svg = String::from_utf8_lossy(&out.stdout);
+    assert!(svg.starts_with("<svg") && svg.contains("tracklet"), "{svg}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("night from 2026-11-24T19:3"), "{err}");
 }
 
 /// A fast mover: 0.5° per hour east along RA from 22.5°, +0.1°/h in Dec.

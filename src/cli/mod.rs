@@ -7,3 +7,4 @@ pub mod astro;
 pub mod bench_astro;
 pub mod bench_repair;
 pub mod plan;
+pub mod plan_svg;

@@ -238,7 +238,8 @@ impl BlockRun<'_> {
                 pointed = mid;
             }
             self.show(obs, seq - 1, "exposing", pointed);
-            take_frame(tel, self.cfg, self.ctx, req, obs, Shot { seq, target: mid }).await?;
+            let shot = Shot { seq, motion: vis.motion(), pointed };
+            take_frame(tel, self.cfg, self.ctx, req, obs, shot).await?;
         }
         Ok(())
     }

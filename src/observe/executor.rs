@@ -142,7 +142,16 @@ pub async fn run_executor(
         let outcome = run.run(&shutdown).await;
         if block.visits > 1 {
             let done = outcome == Outcome::Completed;
-            if let Err(e) = planner.visit_finished(block.request.id, block.visit, done).await {
+            // Spacing is measured between the visits' recorded starts.
+            let started = match ctx.store.observations_for(block.request.id).await {
+                Ok(obs) => obs.last().map(|o| o.started_at),
+                Err(e) => {
+                    tracing::warn!(telescope = %name, "cannot read the visit's start: {e}");
+                    None
+                }
+            };
+            let id = block.request.id;
+            if let Err(e) = planner.visit_finished(id, block.visit, done, started).await {
                 tracing::error!(telescope = %name, "cannot record the tracklet visit: {e}");
             }
         }

@@ -17,10 +17,12 @@ use crate::devices::{Camera, DeviceError, Telescope, wait_for};
 use crate::ingest::{Archive, FrameMeta, ImageType, MountPointing};
 use crate::store::{NewFrame, RequestRecord, Store};
 
-/// Which frame of the request, and where its target is at mid-exposure.
-pub(super) struct Shot {
+/// Which frame of the request, and how to place its target (at mid-exposure, for a
+/// moving one; where the mount was pointed if that fails).
+pub(super) struct Shot<'a> {
     pub seq: u32,
-    pub target: teld_astro::Icrs,
+    pub motion: Option<&'a crate::model::Motion>,
+    pub pointed: teld_astro::Icrs,
 }
 
 pub(super) async fn take_frame(
@@ -29,15 +31,17 @@ pub(super) async fn take_frame(
     ctx: &ObserveContext,
     req: &RequestRecord,
     obs: i64,
-    shot: Shot,
+    shot: Shot<'_>,
 ) -> Result<(), Stop> {
-    let Shot { seq, target } = shot;
+    let Shot { seq, motion, pointed } = shot;
     let spec = &req.spec;
     let clock = &ctx.clock;
     // Headers describe the sky at the start of the exposure, read from the devices.
     let mount = tel.mount.state().await?;
     let weather = tel.weather.state().await.ok();
     let date_obs = clock.now();
+    let mid = date_obs + hifitime::Duration::from_seconds(spec.exposure_s / 2.0);
+    let target = motion.and_then(|m| m.place(&ctx.site.site(), mid).ok()).unwrap_or(pointed);
     tel.camera.start_exposure(spec.exposure_s, true).await?;
     let timeout = spec.exposure_s + cfg.readout_timeout_s;
     let cam = &tel.camera;

@@ -63,6 +63,8 @@ pub struct Planner {
     seed: u64,
     /// Survey definitions whose due fields are queued at each night's first plan.
     surveys: Vec<teld_survey::Survey>,
+    /// The blocks and unplanned list last stored, to store only changes.
+    saved: Mutex<String>,
     state: Mutex<Option<Night>>,
     view: Arc<RwLock<PlanView>>,
 }
@@ -174,6 +176,7 @@ impl Planner {
             night_sun_max_deg,
             seed,
             surveys: Vec::new(),
+            saved: Mutex::new(String::new()),
             state: Mutex::new(None),
             view: Arc::new(RwLock::new(PlanView::default())),
         }
@@ -252,6 +255,7 @@ impl Planner {
         };
         self.sync_states(n).await?;
         self.publish(n, now);
+        self.store_plan().await?;
         Ok(next)
     }
 
@@ -343,13 +347,20 @@ impl Planner {
         id: RequestId,
         visit: u32,
         completed: bool,
+        started: Option<Epoch>,
     ) -> Result<(), StoreError> {
         let mut guard = self.state.lock().await;
         let Some(n) = guard.as_mut() else { return Ok(()) };
         let Some(&r) = n.index.get(&id) else { return Ok(()) };
         if completed {
+            let start_s = started.map(|t| (t - n.start).to_seconds());
             if let Some(p) = n.progress.get_mut(&r) {
                 p.done = p.done.max(visit + 1);
+                // The observation's recorded start, not the dispatch: the next visit
+                // keeps its spacing from what the store shows.
+                if let (Some(s), Some(slot)) = (start_s, p.started.get_mut(visit as usize)) {
+                    *slot = s;
+                }
             }
             return Ok(());
         }
@@ -592,6 +603,33 @@ impl Planner {
                 n.plan.commit(&n.problem, r, &pl);
             }
         }
+    }
+
+    /// Stores the published plan if its blocks changed: the plan of every night stays
+    /// readable (`teld plan --svg`) after the daemon has moved on.
+    async fn store_plan(&self) -> Result<(), StoreError> {
+        let view = self.view();
+        let key = serde_json::to_string(&(&view.telescopes, &view.unplanned)).unwrap_or_default();
+        let mut saved = self.saved.lock().await;
+        if *saved == key {
+            return Ok(());
+        }
+        let (Some(start), Some(updated)) = (&view.night_start, &view.updated_at) else {
+            return Ok(());
+        };
+        let parse = teld_driver_protocol::time::parse_utc;
+        let (Ok(night_start), Ok(updated_at)) = (parse(start), parse(updated)) else {
+            return Ok(());
+        };
+        let plan = crate::store::StoredPlan {
+            night_start,
+            updated_at,
+            json: serde_json::to_string(&view).unwrap_or_default(),
+            svg: super::svg::render(&view, &view.sun_altitudes, view.span_s),
+        };
+        self.ledger.store.save_plan(&plan).await?;
+        *saved = key;
+        Ok(())
     }
 
     /// Keeps each open request's state honest: scheduled iff in tonight's plan.

@@ -102,6 +102,10 @@ impl<'a> Visibility<'a> {
         self.spec.window_allows(start, end)
     }
 
+    pub fn motion(&self) -> Option<&Motion> {
+        self.motion.as_ref()
+    }
+
     /// Where the target is at `at` (ICRS astrometric).
     pub fn place(&self, at: Epoch) -> Option<Icrs> {
         self.motion.as_ref()?.place(&self.limits.site, at).ok()

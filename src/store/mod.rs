@@ -8,6 +8,7 @@
 mod error;
 mod frames;
 mod observations;
+mod plans;
 mod requests;
 mod time;
 
@@ -21,6 +22,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub use error::StoreError;
 pub use frames::{FrameRecord, NewFrame};
 pub use observations::ObservationRecord;
+pub use plans::StoredPlan;
 pub use requests::{RequestEvent, RequestRecord};
 
 /// Connections in the pool: SQLite has one writer at a time; a few readers let the

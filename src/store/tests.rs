@@ -134,3 +134,29 @@ async fn frames_are_listed_per_request() {
     assert_eq!(frames[0].path, "2026-11-24/t1/r1/a.fits");
     assert_eq!(s.frame_count(id).await.unwrap(), 1);
 }
+
+#[tokio::test]
+async fn the_latest_plan_of_each_night_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&Store::default_url(dir.path()).unwrap()).await.unwrap();
+    assert!(store.plan_before(None).await.unwrap().is_none());
+    let plan = |night: Epoch, v: &str| StoredPlan {
+        night_start: night,
+        updated_at: night,
+        json: v.into(),
+        svg: format!("<svg>{v}</svg>"),
+    };
+    let n1 = t0();
+    let n2 = t0() + Duration::from_days(1.0);
+    store.save_plan(&plan(n1, "a")).await.unwrap();
+    store.save_plan(&plan(n1, "b")).await.unwrap();
+    store.save_plan(&plan(n2, "c")).await.unwrap();
+    assert_eq!(store.plan_before(None).await.unwrap().unwrap().json, "c");
+    let first = store.plan_before(Some(n1 + Duration::from_seconds(60.0))).await.unwrap().unwrap();
+    assert_eq!(
+        (first.json.as_str(), first.svg.as_str()),
+        ("b", "<svg>b</svg>"),
+        "replaced, not added"
+    );
+    assert!(store.plan_before(Some(n1 - Duration::from_seconds(1.0))).await.unwrap().is_none());
+}
