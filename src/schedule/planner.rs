@@ -38,6 +38,8 @@ const DISPATCH_AHEAD_S: f64 = 30.0;
 /// A rapid-response request that cannot start within this much of now makes room
 /// by moving lower-value work.
 const RAPID_PATIENCE_S: f64 = 60.0;
+/// Blocks starting this soon are not pushed back by newly arrived work.
+const FREEZE_S: f64 = 300.0;
 /// CPU the full plan of a night may take; the search stops early beyond it.
 const SOLVE_LIMIT_S: f64 = 5.0;
 
@@ -597,11 +599,18 @@ impl Planner {
             n.problem.requests[*b].value.total_cmp(&n.problem.requests[*a].value).then(a.cmp(b))
         });
         retry.dedup();
+        let frozen = frozen_until(&n.plan, now_s);
         for r in retry {
             cut_windows(&mut n.problem, r, now_s);
+            // Work about to start is not pushed back by new work: it goes after.
+            let open = n.problem.requests[r].windows.clone();
+            for (t, from) in frozen.iter().enumerate() {
+                cut_telescope(&mut n.problem, r, t, *from);
+            }
             if let Some(pl) = best_over_telescopes(&n.problem, &mut n.plan, r) {
                 n.plan.commit(&n.problem, r, &pl);
             }
+            n.problem.requests[r].windows = open;
         }
     }
 
@@ -728,14 +737,35 @@ impl Planner {
 
 /// No visit of `r` may start before `from`.
 fn cut_windows(p: &mut Problem, r: usize, from: f64) {
+    for t in 0..p.requests[r].windows.len() {
+        cut_telescope(p, r, t, from);
+    }
+}
+
+fn cut_telescope(p: &mut Problem, r: usize, t: usize, from: f64) {
     let req = &mut p.requests[r];
     let dur = req.duration_s;
-    for w in &mut req.windows {
-        w.retain_mut(|iv| {
-            iv.0 = iv.0.max(from);
-            iv.1 - iv.0 >= dur - 1e-9
-        });
-    }
+    req.windows[t].retain_mut(|iv| {
+        iv.0 = iv.0.max(from);
+        iv.1 - iv.0 >= dur - 1e-9
+    });
+}
+
+/// Per telescope, the end of the work planned to start within [`FREEZE_S`] of now
+/// (or now, if none): repairs put new work after it, so what an operator sees as
+/// next does not change under them unless forced (rapid response, weather).
+fn frozen_until(plan: &Plan, now_s: f64) -> Vec<f64> {
+    plan.timelines
+        .iter()
+        .map(|tl| {
+            tl.slots
+                .iter()
+                .zip(&tl.es)
+                .take_while(|(_, es)| **es < now_s + FREEZE_S)
+                .map(|(s, es)| es + s.dur)
+                .fold(now_s, f64::max)
+        })
+        .collect()
 }
 
 /// The stretches of the night's grid where `vis` allows observing, as (first, last)
@@ -753,4 +783,57 @@ fn observable_runs(frames: &[SkyFrame], start: Epoch, vis: &Visibility) -> Vec<(
         }
     }
     runs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem(window_start: f64) -> Problem {
+        let tel = Telescope {
+            id: "t1".into(),
+            night: (0.0, 36_000.0),
+            settle_s: 10.0,
+            rate_deg_per_s: Some(2.0),
+        };
+        let req = Request {
+            id: "1".into(),
+            value: 1.0,
+            visits: 1,
+            duration_s: 600.0,
+            spacing: None,
+            target: Target::fixed(10.0, 20.0),
+            windows: vec![vec![(window_start, 36_000.0)]],
+            pinned: None,
+        };
+        Problem::new("freeze", vec![tel], vec![req])
+    }
+
+    fn planned(p: &Problem) -> Plan {
+        let mut plan = Plan::empty(p);
+        let pl = best_over_telescopes(p, &mut plan, 0).unwrap();
+        plan.commit(p, 0, &pl);
+        plan
+    }
+
+    #[test]
+    fn imminent_work_is_frozen_and_later_work_is_not() {
+        let p = problem(0.0);
+        let plan = planned(&p);
+        let end = plan.timelines[0].es[0] + 600.0;
+        assert_eq!(frozen_until(&plan, 0.0), vec![end], "starts now: new work goes after it");
+        let p = problem(3_000.0);
+        let plan = planned(&p);
+        assert_eq!(frozen_until(&plan, 0.0), vec![0.0], "starts in 50 min: not frozen");
+    }
+
+    #[test]
+    fn cutting_one_telescope_keeps_only_what_fits_after() {
+        let mut p = problem(0.0);
+        cut_telescope(&mut p, 0, 0, 35_500.0);
+        assert!(p.requests[0].windows[0].is_empty(), "500 s left is shorter than the visit");
+        let mut p = problem(0.0);
+        cut_windows(&mut p, 0, 1_000.0);
+        assert_eq!(p.requests[0].windows[0], vec![(1_000.0, 36_000.0)]);
+    }
 }
