@@ -370,11 +370,16 @@ impl Plan {
     }
 
     /// Observations with exact left-justified times. A request whose visits no longer
-    /// fit exactly (a moving target's transition a fraction of a second longer than
-    /// planned) is taken out and reported in the second list.
+    /// fit exactly (a moving target's transition longer than planned) is taken out and
+    /// reported in the second list. The timelines are left with their transitions
+    /// refreshed ([`Timeline::refresh`]), so what is re-inserted afterwards is placed on
+    /// true times.
     pub fn observations(&mut self, p: &Problem) -> (Vec<Observation>, Vec<usize>) {
         let mut dropped = Vec::new();
         loop {
+            for (t, tl) in self.timelines.iter_mut().enumerate() {
+                tl.refresh(p, t);
+            }
             let mut out = Vec::new();
             let mut bad: Vec<usize> = Vec::new();
             for (t, tl) in self.timelines.iter().enumerate() {

@@ -10,8 +10,9 @@
 //!
 //! The transition into each slot (`tin`) is computed once, when its predecessor
 //! changes, with the targets' positions at the slots' earliest starts; for moving
-//! targets that is an approximation (they drift arcseconds per minute), corrected by
-//! the exact pass of [`Timeline::starts`] before a plan leaves the planner.
+//! targets that goes stale when later edits shift the slots (they drift arcseconds per
+//! minute, a second of slew after hours), so [`Timeline::refresh`] recomputes them
+//! before the exact pass of [`Timeline::starts`] judges a plan.
 
 use crate::geometry::{FAST_SEPARATION_ERROR_DEG, separation_deg, separation_deg_fast};
 use crate::model::{Problem, Time};
@@ -186,6 +187,48 @@ impl Timeline {
             self.set_tin(p, tel, index);
         }
         self.propagate(p, tel, index, index.checked_sub(1));
+    }
+
+    /// Recomputes every transition that involves a moving target with the positions at
+    /// the current earliest starts, and the timing that follows. Edits keep those
+    /// transitions as they were when computed (cheap, and exact for fixed targets);
+    /// after many edits a moving target may have shifted by hours, and a plan judged or
+    /// repaired on such a stale transition loses visits in the exact pass. Afterwards
+    /// `es` is what [`Timeline::starts`] finds, up to the planning margin.
+    pub fn refresh(&mut self, p: &Problem, tel: usize) {
+        let (n0, n1) = p.telescopes[tel].night;
+        for i in 0..self.slots.len() {
+            if i > 0 && self.involves_moving(p, i) {
+                self.tin[i] = self.current_tin(p, tel, i);
+            }
+            self.es[i] = self.forward(i, n0);
+        }
+        for i in (0..self.slots.len()).rev() {
+            self.ls[i] = self.backward(i, n1);
+        }
+        self.slew = self.tin.iter().sum();
+    }
+
+    /// Whether the transition into slot `i` depends on when the slots start.
+    #[inline]
+    fn involves_moving(&self, p: &Problem, i: usize) -> bool {
+        let moving = |s: &Slot| p.fixed_units[s.req as usize].is_none();
+        moving(&self.slots[i - 1]) || moving(&self.slots[i])
+    }
+
+    /// The transition into slot `i` (> 0) from its predecessor's current earliest start
+    /// to its own: that start depends on the transition, so one fixed-point step (a
+    /// target moves a few arcseconds during a slew; a second step changes nothing the
+    /// margin does not cover).
+    fn current_tin(&self, p: &Problem, tel: usize, i: usize) -> f64 {
+        let (a, b) = (self.slots[i - 1], self.slots[i]);
+        let (ta, end) = (self.es[i - 1], self.end(i - 1));
+        let lo = b.lo.max(p.telescopes[tel].night.0);
+        let first = transition(p, tel, a.req, ta, b.req, lo.max(end));
+        if p.fixed_units[b.req as usize].is_some() {
+            return first;
+        }
+        transition(p, tel, a.req, ta, b.req, lo.max(end + first))
     }
 
     /// Removes every slot of the requests flagged in `gone`, then recomputes the
