@@ -1,7 +1,7 @@
 //! One telescope's sequence of visits with floating start times.
 //!
 //! Every slot may start anywhere in `[lo, hi]` (its visibility interval minus its
-//! duration; a tracklet visit gets a one-second interval, see [`PIN_SLACK`]). Given
+//! duration; a tracklet visit gets a one-second interval, see [`pin_slack`]). Given
 //! the order, `es` is the earliest start each slot can have after its predecessors,
 //! `ls` the latest that still lets its successors fit. The sequence is feasible iff
 //! `es ≤ ls` everywhere, and a new visit fits between two slots iff it fits between
@@ -24,6 +24,14 @@ pub const EPS: f64 = 1e-6;
 /// is chosen so that any start within it keeps the spacing legal, which absorbs the
 /// drift of moving targets' transitions without breaking the tracklet.
 pub const PIN_SLACK: f64 = 1.0;
+
+/// The start interval of each visit of a tracklet with this spacing: [`PIN_SLACK`],
+/// or half the spacing range when that is narrower, since the starts anywhere in two
+/// consecutive intervals must keep the spacing legal. With `min_s == max_s` every
+/// visit is pinned to one start (which a fixed slack made unplannable).
+pub fn pin_slack(spacing: Option<(f64, f64)>) -> f64 {
+    spacing.map_or(PIN_SLACK, |(lo, hi)| PIN_SLACK.min((hi - lo) / 2.0).max(0.0))
+}
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Slot {
