@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Rng, ephemeris, spec, telescope};
+use common::{Draw, Rng, ephemeris, rng, spec, telescope};
 use teld_schedule::model::Time;
 use teld_schedule::timeline::{EPS, Slot, Timeline, exact_transition, transition};
 use teld_schedule::{Problem, Target, Telescope};
@@ -22,7 +22,7 @@ fn telescopes() -> Vec<Telescope> {
 
 /// Requests of which the timeline reads only the targets (slots carry the windows).
 fn problem(seed: u64, moving: bool) -> Problem {
-    let mut rng = Rng::new(seed);
+    let mut rng = rng(seed);
     let tels = telescopes();
     let requests = (0..NREQ)
         .map(|i| {
@@ -119,7 +119,7 @@ fn assert_matches_reference(p: &Problem, tel: usize, tl: &Timeline) {
 /// Random inserts, single removals and batch removals, checking after every edit.
 /// `check` sees the timeline after each one.
 fn random_edits(p: &Problem, tel: usize, seed: u64, steps: usize, check: impl Fn(&Timeline)) {
-    let mut rng = Rng::new(seed);
+    let mut rng = rng(seed);
     let night = p.telescopes[tel].night;
     let mut tl = Timeline::default();
     let mut visits = [0u32; NREQ];
@@ -224,7 +224,7 @@ fn gap_accepts_exactly_the_positions_where_the_visit_fits() {
     let (mut accepted, mut refused) = (0, 0);
     for seed in 0..8 {
         let p = problem(200 + seed, false);
-        let mut rng = Rng::new(seed);
+        let mut rng = rng(seed);
         for tel in 0..p.telescopes.len() {
             let (n0, n1) = p.telescopes[tel].night;
             let settle = p.telescopes[tel].settle_s;

@@ -153,7 +153,7 @@ fn a_tracklet_with_equal_min_and_max_spacing_is_planned() {
         telescope("A", (0.0, 36_000.0), 20.0, Some(1.5)),
         telescope("B", (0.0, 36_000.0), 30.0, None),
     ];
-    let mut rng = common::Rng::new(7);
+    let mut rng = common::rng(7);
     let mover = common::ephemeris(&mut rng, -600.0, 37_000.0, 20.0);
     let mut requests = vec![
         spec("exact", 40.0, 120.0).fixed(50.0, 10.0).tracklet(4, 1_200.0, 1_200.0).on(&tels),
