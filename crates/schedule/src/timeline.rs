@@ -1,8 +1,8 @@
 //! One telescope's sequence of visits with floating start times.
 //!
 //! Every slot may start anywhere in `[lo, hi]` (its visibility interval minus its
-//! duration; a tracklet visit gets a one-second interval, see [`pin_slack`]). Given
-//! the order, `es` is the earliest start each slot can have after its predecessors,
+//! duration; a tracklet visit gets at most a one-second interval, see [`pin_slack`]).
+//! Given the order, `es` is the earliest start each slot can have after its predecessors,
 //! `ls` the latest that still lets its successors fit. The sequence is feasible iff
 //! `es ≤ ls` everywhere, and a new visit fits between two slots iff it fits between
 //! the predecessor's earliest end and the successor's latest start: an O(1) check,
@@ -26,9 +26,9 @@ pub const EPS: f64 = 1e-6;
 pub const PIN_SLACK: f64 = 1.0;
 
 /// The start interval of each visit of a tracklet with this spacing: [`PIN_SLACK`],
-/// or half the spacing range when that is narrower, since the starts anywhere in two
+/// or half the spacing range when that is narrower, since starts anywhere in two
 /// consecutive intervals must keep the spacing legal. With `min_s == max_s` every
-/// visit is pinned to one start (which a fixed slack made unplannable).
+/// visit is pinned to one start: a full slack would leave the next visit no legal one.
 pub fn pin_slack(spacing: Option<(f64, f64)>) -> f64 {
     spacing.map_or(PIN_SLACK, |(lo, hi)| PIN_SLACK.min((hi - lo) / 2.0).max(0.0))
 }
