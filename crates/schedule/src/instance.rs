@@ -22,40 +22,78 @@ fn field(path: &str, message: impl Into<String>) -> InstanceError {
     InstanceError::Field { path: path.to_string(), message: message.into() }
 }
 
-/// A value of the document and its path there, so that every error names the field.
+/// One step from a value to a child: a key of an object or an index into a list.
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// A value of the document and the way to it from the root, so that every error
+/// names the field. The path is spelled out only for an error: an instance has
+/// hundreds of thousands of values and almost never one wrong.
+#[derive(Clone, Copy)]
 struct Node<'a> {
     v: &'a Value,
-    path: String,
+    step: Option<Step<'a>>,
+    parent: Option<&'a Node<'a>>,
 }
 
 impl<'a> Node<'a> {
     fn root(v: &'a Value) -> Node<'a> {
-        Node { v, path: String::new() }
+        Node { v, step: None, parent: None }
     }
 
-    fn child_path(&self, key: &str) -> String {
-        if self.path.is_empty() { key.to_string() } else { format!("{}.{key}", self.path) }
+    fn child(&'a self, step: Step<'a>, v: &'a Value) -> Node<'a> {
+        Node { v, step: Some(step), parent: Some(self) }
+    }
+
+    /// `telescopes[0].night.start_s`.
+    fn path(&self) -> String {
+        let mut steps = Vec::new();
+        let mut at = Some(self);
+        while let Some(n) = at {
+            steps.extend(n.step);
+            at = n.parent;
+        }
+        let mut out = String::new();
+        for step in steps.iter().rev() {
+            match step {
+                Step::Key(k) if out.is_empty() => out.push_str(k),
+                Step::Key(k) => {
+                    out.push('.');
+                    out.push_str(k);
+                }
+                Step::Index(i) => out.push_str(&format!("[{i}]")),
+            }
+        }
+        out
     }
 
     fn err(&self, message: impl Into<String>) -> InstanceError {
-        field(&self.path, message)
+        field(&self.path(), message)
+    }
+
+    /// The error for `key` of this object.
+    fn err_at(&'a self, key: &'a str, message: impl Into<String>) -> InstanceError {
+        self.child(Step::Key(key), &Value::Null).err(message)
     }
 
     /// A required field (null counts as missing).
-    fn key(&self, key: &str) -> Result<Node<'a>, InstanceError> {
-        self.opt_key(key)?.ok_or_else(|| field(&self.child_path(key), "is missing"))
+    fn key(&'a self, key: &'a str) -> Result<Node<'a>, InstanceError> {
+        self.opt_key(key)?.ok_or_else(|| self.err_at(key, "is missing"))
     }
 
     /// A field that may be absent or null.
-    fn opt_key(&self, key: &str) -> Result<Option<Node<'a>>, InstanceError> {
+    fn opt_key(&'a self, key: &'a str) -> Result<Option<Node<'a>>, InstanceError> {
         let map = self.object()?;
-        Ok(map.get(key).filter(|v| !v.is_null()).map(|v| Node { v, path: self.child_path(key) }))
+        Ok(map.get(key).filter(|v| !v.is_null()).map(|v| self.child(Step::Key(key), v)))
     }
 
     /// A field that must be given but may be null.
-    fn nullable_key(&self, key: &str, what: &str) -> Result<Option<Node<'a>>, InstanceError> {
+    fn nullable_key(&'a self, key: &'a str, what: &str) -> Result<Option<Node<'a>>, InstanceError> {
         if !self.object()?.contains_key(key) {
-            return Err(field(&self.child_path(key), format!("is missing: give {what}")));
+            return Err(self.err_at(key, format!("is missing: give {what}")));
         }
         self.opt_key(key)
     }
@@ -66,16 +104,12 @@ impl<'a> Node<'a> {
             .ok_or_else(|| self.err(format!("must be an object, got {}", got(self.v))))
     }
 
-    fn items(&self) -> Result<Vec<Node<'a>>, InstanceError> {
+    fn items(&'a self) -> Result<impl ExactSizeIterator<Item = Node<'a>>, InstanceError> {
         let arr = self
             .v
             .as_array()
             .ok_or_else(|| self.err(format!("must be a list, got {}", got(self.v))))?;
-        Ok(arr
-            .iter()
-            .enumerate()
-            .map(|(i, v)| Node { v, path: format!("{}[{i}]", self.path) })
-            .collect())
+        Ok(arr.iter().enumerate().map(|(i, v)| self.child(Step::Index(i), v)))
     }
 
     fn string(&self) -> Result<&'a str, InstanceError> {
@@ -126,14 +160,13 @@ fn got(v: &Value) -> String {
 }
 
 /// The two ends of `[start, end]`.
-fn ends<'a>(n: &Node<'a>) -> Result<(Node<'a>, Node<'a>), InstanceError> {
-    let mut ends =
-        n.items().map_err(|_| n.err(format!("must be [start, end], got {}", got(n.v))))?;
-    if ends.len() != 2 {
-        return Err(n.err(format!("must be [start, end], got {}", got(n.v))));
+fn ends<'a>(n: &'a Node<'a>) -> Result<(Node<'a>, Node<'a>), InstanceError> {
+    let bad = || n.err(format!("must be [start, end], got {}", got(n.v)));
+    let mut ends = n.items().map_err(|_| bad())?;
+    match (ends.len(), ends.next(), ends.next()) {
+        (2, Some(start), Some(end)) => Ok((start, end)),
+        _ => Err(bad()),
     }
-    let end = ends.pop().expect("two ends");
-    Ok((ends.pop().expect("two ends"), end))
 }
 
 /// `[start, end]` with `end >= start`.
@@ -149,8 +182,7 @@ fn interval(n: &Node) -> Result<(Time, Time), InstanceError> {
 fn intervals(n: &Node) -> Result<Vec<(Time, Time)>, InstanceError> {
     n.items()
         .map_err(|_| n.err(format!("must be a list of [start, end], got {}", got(n.v))))?
-        .iter()
-        .map(interval)
+        .map(|iv| interval(&iv))
         .collect()
 }
 
@@ -191,9 +223,8 @@ fn parse_v1(doc: &Node) -> Result<Problem, InstanceError> {
     let night = (0.0, horizon);
     let tel = Telescope { id: "T1".into(), night, settle_s: settle, rate_deg_per_s: None };
     let targets = doc.key("targets")?;
-    let requests =
-        targets.items()?.iter().map(|t| v1_target(t, night)).collect::<Result<Vec<_>, _>>()?;
-    unique(requests.iter().map(|r| r.id.as_str()), &targets.path)?;
+    let requests = targets.items()?.map(|t| v1_target(&t, night)).collect::<Result<Vec<_>, _>>()?;
+    unique(requests.iter().map(|r| r.id.as_str()), &targets)?;
     Ok(Problem::new(name(doc)?, vec![tel], requests))
 }
 
@@ -214,15 +245,15 @@ fn v1_target(t: &Node, night: (Time, Time)) -> Result<Request, InstanceError> {
 
 fn parse_v2(doc: &Node) -> Result<Problem, InstanceError> {
     let tels = doc.key("telescopes")?;
-    let telescopes = tels.items()?.iter().map(telescope).collect::<Result<Vec<_>, _>>()?;
+    let telescopes = tels.items()?.map(|t| telescope(&t)).collect::<Result<Vec<_>, _>>()?;
     if telescopes.is_empty() {
         return Err(tels.err("needs at least one telescope"));
     }
-    unique(telescopes.iter().map(|t| t.id.as_str()), &tels.path)?;
+    unique(telescopes.iter().map(|t| t.id.as_str()), &tels)?;
     let reqs = doc.key("requests")?;
     let requests =
-        reqs.items()?.iter().map(|r| request(r, &telescopes)).collect::<Result<Vec<_>, _>>()?;
-    unique(requests.iter().map(|r| r.id.as_str()), &reqs.path)?;
+        reqs.items()?.map(|r| request(&r, &telescopes)).collect::<Result<Vec<_>, _>>()?;
+    unique(requests.iter().map(|r| r.id.as_str()), &reqs)?;
     Ok(Problem::new(name(doc)?, telescopes, requests))
 }
 
@@ -274,8 +305,8 @@ fn visits(n: &Node) -> Result<u32, InstanceError> {
 fn spacing(r: &Node, visits: u32, dur: f64) -> Result<Option<(f64, f64)>, InstanceError> {
     let Some(s) = r.opt_key("spacing")? else {
         if visits > 1 {
-            return Err(field(
-                &r.child_path("spacing"),
+            return Err(r.err_at(
+                "spacing",
                 format!("is required for {visits} visits: give {{\"min_s\": ..., \"max_s\": ...}}"),
             ));
         }
@@ -301,7 +332,7 @@ fn window(w: &Node) -> Result<(Time, Time), InstanceError> {
     if b < a {
         return Err(start.err(format!(
             "the window starts ({a}) after it ends ({b} at `{}`): give [start, end]",
-            end.path
+            end.path()
         )));
     }
     Ok((a, b))
@@ -320,7 +351,7 @@ fn visibility(
     })?;
     let mut windows = vec![Vec::new(); telescopes.len()];
     for (tid, v) in map {
-        let iv = Node { v, path: n.child_path(tid) };
+        let iv = n.child(Step::Key(tid), v);
         let Some(t) = telescopes.iter().position(|t| &t.id == tid) else {
             let ids: Vec<&str> = telescopes.iter().map(|t| t.id.as_str()).collect();
             return Err(iv.err(format!("names no telescope (the instance has {})", ids.join(", "))));
@@ -367,35 +398,39 @@ fn ephemeris(t: &Node) -> Result<Target, InstanceError> {
     }
     let mut t0 = 0.0;
     let mut out = Vec::with_capacity(rows.len());
-    for (i, row) in rows.iter().enumerate() {
-        let cols = row.items()?;
-        if cols.len() != 3 {
-            return Err(row.err(format!("must be [t, ra_deg, dec_deg], got {}", got(row.v))));
-        }
-        let at = cols[0].number()?;
+    for (i, row) in rows.enumerate() {
+        let (at, ra, dec) = ephemeris_row(&row)?;
+        let want = t0 + i as f64 * step;
         if i == 0 {
             t0 = at;
-        } else if (at - (t0 + i as f64 * step)).abs() > 1e-6 * step {
-            return Err(cols[0].err(format!(
-                "must be {} (rows every step_s = {step} s from {t0}), got {at}",
-                t0 + i as f64 * step
+        } else if (at - want).abs() > 1e-6 * step {
+            return Err(row.child(Step::Index(0), &row.v[0]).err(format!(
+                "must be {want} (rows every step_s = {step} s from {t0}), got {at}"
             )));
         }
-        out.push((cols[1].number()?, declination(&cols[2])?));
+        out.push((ra, dec));
     }
     Ok(Target::ephemeris(t0, step, out))
 }
 
+/// `[t, ra_deg, dec_deg]`.
+fn ephemeris_row(row: &Node) -> Result<(Time, f64, f64), InstanceError> {
+    let mut cols = row.items()?;
+    match (cols.len(), cols.next(), cols.next(), cols.next()) {
+        (3, Some(t), Some(ra), Some(dec)) => Ok((t.number()?, ra.number()?, declination(&dec)?)),
+        _ => Err(row.err(format!("must be [t, ra_deg, dec_deg], got {}", got(row.v)))),
+    }
+}
+
 /// Ids must differ: schedules name requests and telescopes by id. `list` is where
 /// the ids are.
-fn unique<'a>(ids: impl Iterator<Item = &'a str>, list: &str) -> Result<(), InstanceError> {
+fn unique<'a>(ids: impl Iterator<Item = &'a str>, list: &Node) -> Result<(), InstanceError> {
     let mut first = std::collections::HashMap::new();
     for (i, id) in ids.enumerate() {
         if let Some(j) = first.insert(id, i) {
-            return Err(field(
-                list,
-                format!("id `{id}` appears twice ([{j}] and [{i}]): ids must differ"),
-            ));
+            return Err(
+                list.err(format!("id `{id}` appears twice ([{j}] and [{i}]): ids must differ"))
+            );
         }
     }
     Ok(())
