@@ -3,7 +3,7 @@
 
 use crate::instance::Observation;
 use crate::model::{Problem, Time};
-use crate::timeline::{EPS, Gap, PIN_SLACK, Slot, Timeline};
+use crate::timeline::{EPS, Gap, Slot, Timeline, pin_slack};
 
 #[derive(Debug)]
 pub struct Plan {
@@ -268,13 +268,14 @@ impl Plan {
         let req = &p.requests[r];
         let dur = req.duration_s;
         let settle = p.telescopes[tel].settle_s;
+        let slack = pin_slack(req.spacing);
         // (first start, cost of the first visit alone) per gap.
         let mut starts: Vec<(Time, f64)> = Vec::new();
         let mut ks = std::mem::take(&mut self.scratch);
         {
             let tl = &self.timelines[tel];
             for &(a, b) in &req.windows[tel] {
-                let (lo, hi) = (a, b - dur - PIN_SLACK);
+                let (lo, hi) = (a, b - dur - slack);
                 tl.candidates(lo, hi, dur, settle, &mut ks);
                 self.work += ks.len() as u64 + 1;
                 for &k in &ks {
@@ -321,6 +322,7 @@ impl Plan {
     ) -> Option<Placement> {
         let req = &p.requests[r];
         let (smin, smax) = req.spacing.unwrap_or((0.0, f64::INFINITY));
+        let slack = pin_slack(req.spacing);
         let (dur, settle) = (req.duration_s, p.telescopes[tel].settle_s);
         let tl = &mut self.timelines[tel];
         let work = &mut self.work;
@@ -330,7 +332,7 @@ impl Plan {
         for v in 0..req.visits {
             let mut found: Option<Gap> = None;
             for &(a, b) in &req.windows[tel] {
-                let (wlo, whi) = (lo.max(a), hi.min(b - dur - PIN_SLACK));
+                let (wlo, whi) = (lo.max(a), hi.min(b - dur - slack));
                 if wlo > whi + EPS {
                     continue;
                 }
@@ -355,13 +357,13 @@ impl Plan {
                 return None;
             };
             let s = g.earliest;
-            let slot = Slot { req: r as u32, visit: v, lo: s, hi: s + PIN_SLACK, dur };
+            let slot = Slot { req: r as u32, visit: v, lo: s, hi: s + slack, dur };
             tl.insert(p, tel, g.index, slot);
             slots.push((g.index, slot));
             cost += g.cost;
             // Any starts within the two visits' intervals keep the spacing legal.
-            lo = s + smin + PIN_SLACK;
-            hi = s + smax - PIN_SLACK;
+            lo = s + smin + slack;
+            hi = s + smax - slack;
         }
         for &(k, _) in slots.iter().rev() {
             tl.remove_at(p, tel, k);
@@ -370,11 +372,16 @@ impl Plan {
     }
 
     /// Observations with exact left-justified times. A request whose visits no longer
-    /// fit exactly (a moving target's transition a fraction of a second longer than
-    /// planned) is taken out and reported in the second list.
+    /// fit exactly (a moving target's transition longer than planned) is taken out and
+    /// reported in the second list. The timelines are left with their transitions
+    /// refreshed ([`Timeline::refresh`]), so what is re-inserted afterwards is placed on
+    /// true times.
     pub fn observations(&mut self, p: &Problem) -> (Vec<Observation>, Vec<usize>) {
         let mut dropped = Vec::new();
         loop {
+            for (t, tl) in self.timelines.iter_mut().enumerate() {
+                tl.refresh(p, t);
+            }
             let mut out = Vec::new();
             let mut bad: Vec<usize> = Vec::new();
             for (t, tl) in self.timelines.iter().enumerate() {

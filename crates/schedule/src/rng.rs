@@ -1,15 +1,19 @@
 //! SplitMix64: a tiny, well-mixed generator whose output is fixed by its definition,
 //! so a seed gives the same plan on every build and platform (a crate's generator
-//! may change between versions).
+//! may change between versions). Public so that tests and benchmarks can build
+//! reproducible random instances with the same generator.
 
+/// A SplitMix64 stream. Not for anything that needs unpredictability.
 #[derive(Debug, Clone)]
 pub struct Rng(u64);
 
 impl Rng {
+    /// The stream for `seed`; equal seeds give equal streams, forever.
     pub fn new(seed: u64) -> Rng {
         Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
     }
 
+    /// The next 64 uniformly distributed bits.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
@@ -28,6 +32,7 @@ impl Rng {
         (((self.next_u64() >> 32) * n as u64) >> 32) as usize
     }
 
+    /// Uniform in [lo, hi).
     pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
         lo + (hi - lo) * self.f64()
     }

@@ -1,8 +1,8 @@
 //! One telescope's sequence of visits with floating start times.
 //!
 //! Every slot may start anywhere in `[lo, hi]` (its visibility interval minus its
-//! duration; a tracklet visit gets a one-second interval, see [`PIN_SLACK`]). Given
-//! the order, `es` is the earliest start each slot can have after its predecessors,
+//! duration; a tracklet visit gets at most a one-second interval, see [`pin_slack`]).
+//! Given the order, `es` is the earliest start each slot can have after its predecessors,
 //! `ls` the latest that still lets its successors fit. The sequence is feasible iff
 //! `es ≤ ls` everywhere, and a new visit fits between two slots iff it fits between
 //! the predecessor's earliest end and the successor's latest start: an O(1) check,
@@ -10,8 +10,9 @@
 //!
 //! The transition into each slot (`tin`) is computed once, when its predecessor
 //! changes, with the targets' positions at the slots' earliest starts; for moving
-//! targets that is an approximation (they drift arcseconds per minute), corrected by
-//! the exact pass of [`Timeline::starts`] before a plan leaves the planner.
+//! targets that goes stale when later edits shift the slots (they drift arcseconds per
+//! minute, a second of slew after hours), so [`Timeline::refresh`] recomputes them
+//! before the exact pass of [`Timeline::starts`] judges a plan.
 
 use crate::geometry::{FAST_SEPARATION_ERROR_DEG, separation_deg, separation_deg_fast};
 use crate::model::{Problem, Time};
@@ -23,6 +24,14 @@ pub const EPS: f64 = 1e-6;
 /// is chosen so that any start within it keeps the spacing legal, which absorbs the
 /// drift of moving targets' transitions without breaking the tracklet.
 pub const PIN_SLACK: f64 = 1.0;
+
+/// The start interval of each visit of a tracklet with this spacing: [`PIN_SLACK`],
+/// or half the spacing range when that is narrower, since starts anywhere in two
+/// consecutive intervals must keep the spacing legal. With `min_s == max_s` every
+/// visit is pinned to one start: a full slack would leave the next visit no legal one.
+pub fn pin_slack(spacing: Option<(f64, f64)>) -> f64 {
+    spacing.map_or(PIN_SLACK, |(lo, hi)| PIN_SLACK.min((hi - lo) / 2.0).max(0.0))
+}
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Slot {
@@ -186,6 +195,48 @@ impl Timeline {
             self.set_tin(p, tel, index);
         }
         self.propagate(p, tel, index, index.checked_sub(1));
+    }
+
+    /// Recomputes every transition that involves a moving target with the positions at
+    /// the current earliest starts, and the timing that follows. Edits keep those
+    /// transitions as they were when computed (cheap, and exact for fixed targets);
+    /// after many edits a moving target may have shifted by hours, and a plan judged or
+    /// repaired on such a stale transition loses visits in the exact pass. Afterwards
+    /// `es` is what [`Timeline::starts`] finds, up to the planning margin.
+    pub fn refresh(&mut self, p: &Problem, tel: usize) {
+        let (n0, n1) = p.telescopes[tel].night;
+        for i in 0..self.slots.len() {
+            if i > 0 && self.involves_moving(p, i) {
+                self.tin[i] = self.current_tin(p, tel, i);
+            }
+            self.es[i] = self.forward(i, n0);
+        }
+        for i in (0..self.slots.len()).rev() {
+            self.ls[i] = self.backward(i, n1);
+        }
+        self.slew = self.tin.iter().sum();
+    }
+
+    /// Whether the transition into slot `i` depends on when the slots start.
+    #[inline]
+    fn involves_moving(&self, p: &Problem, i: usize) -> bool {
+        let moving = |s: &Slot| p.fixed_units[s.req as usize].is_none();
+        moving(&self.slots[i - 1]) || moving(&self.slots[i])
+    }
+
+    /// The transition into slot `i` (> 0) from its predecessor's current earliest start
+    /// to its own: that start depends on the transition, so one fixed-point step (a
+    /// target moves a few arcseconds during a slew; a second step changes nothing the
+    /// margin does not cover).
+    fn current_tin(&self, p: &Problem, tel: usize, i: usize) -> f64 {
+        let (a, b) = (self.slots[i - 1], self.slots[i]);
+        let (ta, end) = (self.es[i - 1], self.end(i - 1));
+        let lo = b.lo.max(p.telescopes[tel].night.0);
+        let first = transition(p, tel, a.req, ta, b.req, lo.max(end));
+        if p.fixed_units[b.req as usize].is_some() {
+            return first;
+        }
+        transition(p, tel, a.req, ta, b.req, lo.max(end + first))
     }
 
     /// Removes every slot of the requests flagged in `gone`, then recomputes the

@@ -212,7 +212,6 @@ fn partial_tracklets_earn_nothing_but_are_legal() {
 /// validate_v2.py checks spacing only between consecutive visit indices: visits 0 and 2
 /// without 1 are a partial (a warning), not a spacing violation.
 #[test]
-#[ignore = "src bug: validate checks spacing between visits 0 and 2 when visit 1 is missing"]
 fn partial_tracklet_missing_a_middle_visit_is_not_a_violation() {
     let mut t = tracklet([(A, 1_000.0), (A, 1_600.0), (A, 2_200.0)]);
     t.remove(1);
@@ -224,7 +223,6 @@ fn partial_tracklet_missing_a_middle_visit_is_not_a_violation() {
 /// validate_v2.py drops the later observation of a failing pair, so its request is not
 /// completed (FORMAT-v2.md rule 6: completed iff no violation).
 #[test]
-#[ignore = "src bug: validate still counts a request whose observation failed the transition rule"]
 fn a_request_failing_the_transition_rule_earns_nothing() {
     let r = check(&[obs(F, 0, A, 0.0, 300.0), obs(G, 0, A, 310.0, 610.0)]);
     only(&r, "transition");

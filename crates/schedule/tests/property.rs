@@ -70,7 +70,6 @@ fn other_seeds_give_legal_plans_too() {
 /// re-inserts it in the same place four times, and the night ends below the greedy
 /// plan, which was itself legal at the higher value.
 #[test]
-#[ignore = "src bug: solve can return less than greedy_value (see comment)"]
 fn solve_is_never_worse_than_its_greedy_start() {
     for seed in [1_039, 2_192] {
         let p = random_problem(seed, MIXED);

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Rng, ephemeris, spec, telescope};
+use common::{Draw, Rng, ephemeris, rng, spec, telescope};
 use teld_schedule::model::Time;
 use teld_schedule::timeline::{EPS, Slot, Timeline, exact_transition, transition};
 use teld_schedule::{Problem, Target, Telescope};
@@ -22,7 +22,7 @@ fn telescopes() -> Vec<Telescope> {
 
 /// Requests of which the timeline reads only the targets (slots carry the windows).
 fn problem(seed: u64, moving: bool) -> Problem {
-    let mut rng = Rng::new(seed);
+    let mut rng = rng(seed);
     let tels = telescopes();
     let requests = (0..NREQ)
         .map(|i| {
@@ -119,7 +119,7 @@ fn assert_matches_reference(p: &Problem, tel: usize, tl: &Timeline) {
 /// Random inserts, single removals and batch removals, checking after every edit.
 /// `check` sees the timeline after each one.
 fn random_edits(p: &Problem, tel: usize, seed: u64, steps: usize, check: impl Fn(&Timeline)) {
-    let mut rng = Rng::new(seed);
+    let mut rng = rng(seed);
     let night = p.telescopes[tel].night;
     let mut tl = Timeline::default();
     let mut visits = [0u32; NREQ];
@@ -224,7 +224,7 @@ fn gap_accepts_exactly_the_positions_where_the_visit_fits() {
     let (mut accepted, mut refused) = (0, 0);
     for seed in 0..8 {
         let p = problem(200 + seed, false);
-        let mut rng = Rng::new(seed);
+        let mut rng = rng(seed);
         for tel in 0..p.telescopes.len() {
             let (n0, n1) = p.telescopes[tel].night;
             let settle = p.telescopes[tel].settle_s;
@@ -348,12 +348,10 @@ fn planned_transitions_cover_exact_ones() {
     }
 }
 
-/// A moving target's transition is computed once, when its neighbour changes; if the
-/// target is then pushed later (here by a long visit inserted before it) and moves away
-/// from its successor, the reserved transition is too short. The exact pass must drop
-/// the successor rather than let it start after its window.
-#[test]
-fn exact_pass_drops_a_visit_a_stale_transition_pushed_out_of_its_window() {
+/// A timeline whose last transition is stale: B (moving) then C, with A then inserted
+/// before B, pushing it hours later. C's window is cut to the one-second start the stale
+/// transition gives it, which is returned too.
+fn stale_night() -> (Problem, Timeline, Time) {
     let tels = vec![telescope("slow", (0.0, 36_000.0), 5.0, Some(0.1))];
     // B runs east at 30 deg/day from RA 10, away from C at RA 0.
     let rows = (0..80).map(|i| (10.0 + i as f64 * 30.0 / 144.0, 0.0)).collect();
@@ -379,10 +377,20 @@ fn exact_pass_drops_a_visit_a_stale_transition_pushed_out_of_its_window() {
     // C's latest start is exactly where the stale transition puts it.
     let c_at = build(&p, None).es[2];
     let tl = build(&p, Some(c_at));
+    p.requests[2].windows = vec![vec![(c_at, c_at + 60.0)]];
+    (p, tl, c_at)
+}
+
+/// A moving target's transition is computed once, when its neighbour changes; if the
+/// target is then pushed later (here by a long visit inserted before it) and moves away
+/// from its successor, the reserved transition is too short. The exact pass must drop
+/// the successor rather than let it start after its window.
+#[test]
+fn exact_pass_drops_a_visit_a_stale_transition_pushed_out_of_its_window() {
+    let (p, tl, c_at) = stale_night();
     assert!(tl.feasible());
     let exact = tl.starts(&p, 0);
     assert!(exact[2] > c_at + 1.0, "B's drift should cost seconds: {} vs {c_at}", exact[2]);
-    p.requests[2].windows = vec![vec![(c_at, c_at + 60.0)]];
 
     let mut plan = teld_schedule::Plan::empty(&p);
     plan.timelines[0] = tl;
@@ -395,4 +403,28 @@ fn exact_pass_drops_a_visit_a_stale_transition_pushed_out_of_its_window() {
     let rep = teld_schedule::validate::validate(&p, &obs);
     assert!(rep.violations.is_empty(), "{:?}", rep.violations);
     assert_eq!(rep.value, 3.0);
+}
+
+/// After `refresh` the planned times are the exact ones (never earlier, within the
+/// planning margin), so the stale timeline shows itself infeasible and a visit placed
+/// on it is placed on true times.
+#[test]
+fn refresh_brings_stale_transitions_up_to_date() {
+    let (p, mut tl, c_at) = stale_night();
+    let exact = tl.starts(&p, 0);
+    tl.refresh(&p, 0);
+    for (i, (x, e)) in exact.iter().zip(&tl.es).enumerate() {
+        assert!(*x <= e + 1e-9 && e - x < 0.02, "start {i}: exact {x}, planned {e}");
+    }
+    assert!(tl.es[2] > c_at + 1.0, "C's start {} vs {c_at}", tl.es[2]);
+    assert!(!tl.feasible(), "C cannot start in its one second any more");
+    // Timing agrees with the refreshed transitions, and nothing changes on a second pass.
+    for i in 1..tl.len() {
+        let want = tl.slots[i].lo.max(tl.es[i - 1] + tl.slots[i - 1].dur + tl.tin[i]);
+        assert!((tl.es[i] - want).abs() <= TOL, "es[{i}] {} vs {want}", tl.es[i]);
+    }
+    assert!((tl.slew - tl.tin.iter().sum::<f64>()).abs() <= TOL);
+    let once = (tl.es.clone(), tl.ls.clone(), tl.tin.clone());
+    tl.refresh(&p, 0);
+    assert_eq!((tl.es.clone(), tl.ls.clone(), tl.tin.clone()), once);
 }

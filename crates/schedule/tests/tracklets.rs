@@ -138,3 +138,35 @@ fn every_request_has_all_its_visits_or_none_on_random_nights() {
         }
     }
 }
+
+/// Visits `v` and `v + 1` exactly `spacing` apart, for every `v`.
+fn exactly_spaced(out: &Outcome, r: usize, visits: usize, spacing: f64) -> bool {
+    let v = of(out, r);
+    v.len() == visits && v.windows(2).all(|w| (w[1].start - w[0].start - spacing).abs() <= 1e-3)
+}
+
+/// `min_s == max_s` leaves no room for the start intervals that absorb a moving
+/// neighbour's drift: the planner must then pin each visit to one start, not give up.
+#[test]
+fn a_tracklet_with_equal_min_and_max_spacing_is_planned() {
+    let tels = vec![
+        telescope("A", (0.0, 36_000.0), 20.0, Some(1.5)),
+        telescope("B", (0.0, 36_000.0), 30.0, None),
+    ];
+    let mut rng = common::rng(7);
+    let mover = common::ephemeris(&mut rng, -600.0, 37_000.0, 20.0);
+    let mut requests = vec![
+        spec("exact", 40.0, 120.0).fixed(50.0, 10.0).tracklet(4, 1_200.0, 1_200.0).on(&tels),
+        spec("mover", 40.0, 180.0).at(mover).tracklet(3, 1_800.0, 1_800.0).on(&tels),
+        // Less than the two seconds two one-second start intervals need.
+        spec("narrow", 40.0, 60.0).fixed(80.0, -5.0).tracklet(5, 900.0, 901.0).on(&tels),
+    ];
+    requests.extend(fillers(&tels, 30));
+    let p = Problem::new("exact", tels, requests);
+    for seed in 1..=3 {
+        let out = run(&p, seed);
+        assert!(exactly_spaced(&out, 0, 4, 1_200.0), "seed {seed}: {:?}", of(&out, 0));
+        assert!(exactly_spaced(&out, 1, 3, 1_800.0), "seed {seed}: {:?}", of(&out, 1));
+        assert_eq!(of(&out, 2).len(), 5, "seed {seed}: narrow");
+    }
+}

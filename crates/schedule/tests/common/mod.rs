@@ -4,41 +4,34 @@
 use teld_schedule::model::Time;
 use teld_schedule::{Problem, Request, Target, Telescope};
 
-/// SplitMix64: fixed by its definition, so a seed names the same instance forever.
-pub struct Rng(u64);
+pub use teld_schedule::rng::Rng;
 
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ 0x9E37_79B9_7F4A_7C15)
-    }
+/// The crate's generator seeded as these tests always seeded theirs (the seed
+/// scrambled by a multiply), so a seed names the same instance forever: the seeds in
+/// the tests' comments and failure messages stay meaningful.
+pub fn rng(seed: u64) -> Rng {
+    Rng::new(seed.wrapping_mul(0x2545_F491_4F6C_DD1D))
+}
 
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    pub fn f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
+/// The draws the instance builders use on top of [`Rng`]'s own.
+pub trait Draw {
     /// Uniform in lo..=hi.
-    pub fn int(&mut self, lo: i64, hi: i64) -> i64 {
+    fn int(&mut self, lo: i64, hi: i64) -> i64;
+    fn chance(&mut self, p: f64) -> bool;
+    /// A multiple of 60 s in [lo, hi] (both multiples of 60).
+    fn grid(&mut self, lo: f64, hi: f64) -> f64;
+}
+
+impl Draw for Rng {
+    fn int(&mut self, lo: i64, hi: i64) -> i64 {
         lo + (self.next_u64() % (hi - lo + 1) as u64) as i64
     }
 
-    pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.f64()
-    }
-
-    pub fn chance(&mut self, p: f64) -> bool {
+    fn chance(&mut self, p: f64) -> bool {
         self.f64() < p
     }
 
-    /// A multiple of 60 s in [lo, hi] (both multiples of 60).
-    pub fn grid(&mut self, lo: f64, hi: f64) -> f64 {
+    fn grid(&mut self, lo: f64, hi: f64) -> f64 {
         60.0 * self.int((lo / 60.0) as i64, (hi / 60.0) as i64) as f64
     }
 }
@@ -178,7 +171,7 @@ fn visibility(rng: &mut Rng, night: (Time, Time), min_len: f64) -> Vec<(Time, Ti
 
 /// A random night for 1–3 telescopes and 5–80 requests (as `mix` says) on the 60 s grid.
 pub fn random_problem(seed: u64, mix: Mix) -> Problem {
-    let mut rng = Rng::new(seed);
+    let mut rng = rng(seed);
     let ntel = rng.int(1, 3) as usize;
     let tels: Vec<Telescope> = (0..ntel)
         .map(|i| {
