@@ -73,6 +73,9 @@ pub async fn run_executor(
         let recheck = (now + Duration::from_seconds(IDLE_RECHECK_S)).min(night_end);
         if !tel.drivers_up() {
             ctx.set_activity(&name, "waiting for drivers");
+            if let Err(e) = planner.set_available(&name, false).await {
+                tracing::error!(telescope = %name, "cannot repair the plan: {e}");
+            }
             tokio::select! {
                 _ = tel.wait_drivers_up() => {}
                 _ = ctx.clock.sleep_until(night_end) => {}
@@ -100,6 +103,9 @@ pub async fn run_executor(
             }
         }
         wake.borrow_and_update();
+        if let Err(e) = planner.set_available(&name, true).await {
+            tracing::error!(telescope = %name, "cannot repair the plan: {e}");
+        }
         let next = match planner.next(&name, now, night_end).await {
             Ok(n) => n,
             Err(e) => {

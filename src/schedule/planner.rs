@@ -65,6 +65,8 @@ pub struct Planner {
     seed: u64,
     /// Survey definitions whose due fields are queued at each night's first plan.
     surveys: Vec<teld_survey::Survey>,
+    /// Telescopes out of service (a driver down): nothing is planned on them.
+    down: std::sync::Mutex<Vec<bool>>,
     /// The blocks and unplanned list last stored, to store only changes.
     saved: Mutex<String>,
     state: Mutex<Option<Night>>,
@@ -171,17 +173,89 @@ impl Planner {
         night_sun_max_deg: f64,
         seed: u64,
     ) -> Planner {
+        let n_tel = telescopes.len();
         Planner {
             ledger,
             site,
             telescopes,
             night_sun_max_deg,
             seed,
+            down: std::sync::Mutex::new(vec![false; n_tel]),
             surveys: Vec::new(),
             saved: Mutex::new(String::new()),
             state: Mutex::new(None),
             view: Arc::new(RwLock::new(PlanView::default())),
         }
+    }
+
+    /// A telescope went out of service (`available = false`: its drivers are down)
+    /// or came back. Its planned work is offered to the other telescopes at once, a
+    /// tracklet under way on it is broken; when it is back, the next repair offers
+    /// it work again.
+    pub async fn set_available(&self, tel: &str, available: bool) -> Result<(), StoreError> {
+        let Some(ti) = self.telescopes.iter().position(|t| t.name == tel) else { return Ok(()) };
+        {
+            let mut down = self.down.lock().unwrap_or_else(|e| e.into_inner());
+            if down[ti] != available {
+                return Ok(());
+            }
+            down[ti] = !available;
+        }
+        tracing::warn!(
+            telescope = tel,
+            available,
+            "telescope availability changed; repairing the plan"
+        );
+        let mut guard = self.state.lock().await;
+        let Some(n) = guard.as_mut() else { return Ok(()) };
+        if available {
+            return Ok(());
+        }
+        let on_it: Vec<usize> = n.plan.timelines[ti].slots.iter().map(|s| s.req as usize).collect();
+        let mut moved = Vec::new();
+        for r in on_it {
+            if n.progress.contains_key(&r) {
+                let why = format!("tracklet broken: telescope {tel} is out of service");
+                let now_s = (self.ledger.clock.now() - n.start).to_seconds();
+                self.break_tracklet(n, r, &why, now_s).await?;
+            } else if n.plan.is_planned(r) {
+                n.plan.remove_many(&n.problem, &[r]);
+            }
+            moved.push(r);
+        }
+        moved.sort_by(|a, b| {
+            n.problem.requests[*b].value.total_cmp(&n.problem.requests[*a].value).then(a.cmp(b))
+        });
+        moved.dedup();
+        let down = self.down_mask();
+        let frozen = frozen_until(&n.plan, 0.0);
+        for r in moved {
+            self.insert_masked(n, r, &down, &frozen);
+        }
+        Ok(())
+    }
+
+    fn down_mask(&self) -> Vec<bool> {
+        self.down.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Offers request `r` the plan's free time on telescopes that are up, after each
+    /// one's frozen work; its windows are left as they were.
+    fn insert_masked(&self, n: &mut Night, r: usize, down: &[bool], frozen: &[f64]) -> bool {
+        let open = n.problem.requests[r].windows.clone();
+        for (t, from) in frozen.iter().enumerate() {
+            if down[t] {
+                n.problem.requests[r].windows[t].clear();
+            } else {
+                cut_telescope(&mut n.problem, r, t, *from);
+            }
+        }
+        let placed = best_over_telescopes(&n.problem, &mut n.plan, r);
+        if let Some(pl) = &placed {
+            n.plan.commit(&n.problem, r, pl);
+        }
+        n.problem.requests[r].windows = open;
+        placed.is_some()
     }
 
     /// Surveys to queue fields of at the start of each night.
@@ -247,7 +321,7 @@ impl Planner {
         let now_s = (now - n.start).to_seconds();
         let next = loop {
             match self.pick(n, ti, now_s) {
-                Pick::Broken(r, why) => self.break_tracklet(n, r, &why).await?,
+                Pick::Broken(r, why) => self.break_tracklet(n, r, &why, now_s).await?,
                 Pick::Wait(at) => break Next::WaitUntil(n.start + Duration::from_seconds(at)),
                 Pick::Idle => break Next::Idle,
                 Pick::Run(r, visit) => {
@@ -371,12 +445,19 @@ impl Planner {
             visit + 1,
             n.problem.requests[r].visits
         );
-        self.break_tracklet(n, r, &why).await
+        let now_s = (self.ledger.clock.now() - n.start).to_seconds();
+        self.break_tracklet(n, r, &why, now_s).await
     }
 
     /// Unpins a tracklet, takes it out of the plan and puts it back in the queue; the
     /// next repair offers it the rest of the night from its first visit.
-    async fn break_tracklet(&self, n: &mut Night, r: usize, why: &str) -> Result<(), StoreError> {
+    async fn break_tracklet(
+        &self,
+        n: &mut Night,
+        r: usize,
+        why: &str,
+        now_s: f64,
+    ) -> Result<(), StoreError> {
         n.progress.remove(&r);
         n.problem.requests[r].pinned = None;
         n.plan.remove_many(&n.problem, &[r]);
@@ -388,6 +469,10 @@ impl Planner {
         {
             rec.state = RequestState::Queued;
         }
+        // All or nothing: offered the rest of the night from its first visit.
+        cut_windows(&mut n.problem, r, now_s.max(0.0));
+        let frozen = frozen_until(&n.plan, now_s.max(0.0));
+        self.insert_masked(n, r, &self.down_mask(), &frozen);
         Ok(())
     }
 
@@ -447,7 +532,12 @@ impl Planner {
         for rec in open.into_iter().filter(|r| r.state != RequestState::Observing) {
             self.add(&mut night, rec, 0.0);
         }
-        let problem = night.problem.clone();
+        let mut problem = night.problem.clone();
+        for (t, down) in self.down_mask().into_iter().enumerate() {
+            if down {
+                problem.requests.iter_mut().for_each(|r| r.windows[t].clear());
+            }
+        }
         let opts = Options {
             seed: self.seed,
             time_limit: Some(std::time::Duration::from_secs_f64(SOLVE_LIMIT_S)),
@@ -584,9 +674,18 @@ impl Planner {
                 }
             }
         }
+        let down = self.down_mask();
         for r in rapid {
             cut_windows(&mut n.problem, r, now_s);
-            if let Some(u) = insert_urgent(&n.problem, &mut n.plan, r, now_s, RAPID_PATIENCE_S) {
+            let open = n.problem.requests[r].windows.clone();
+            for (t, w) in n.problem.requests[r].windows.iter_mut().enumerate() {
+                if down[t] {
+                    w.clear();
+                }
+            }
+            let urgent = insert_urgent(&n.problem, &mut n.plan, r, now_s, RAPID_PATIENCE_S);
+            n.problem.requests[r].windows = open;
+            if let Some(u) = urgent {
                 tracing::info!(
                     request = n.ids[r],
                     start_s = u.start,
@@ -599,18 +698,12 @@ impl Planner {
             n.problem.requests[*b].value.total_cmp(&n.problem.requests[*a].value).then(a.cmp(b))
         });
         retry.dedup();
+        // Work about to start is not pushed back by new work: it goes after.
         let frozen = frozen_until(&n.plan, now_s);
+        let down = self.down_mask();
         for r in retry {
             cut_windows(&mut n.problem, r, now_s);
-            // Work about to start is not pushed back by new work: it goes after.
-            let open = n.problem.requests[r].windows.clone();
-            for (t, from) in frozen.iter().enumerate() {
-                cut_telescope(&mut n.problem, r, t, *from);
-            }
-            if let Some(pl) = best_over_telescopes(&n.problem, &mut n.plan, r) {
-                n.plan.commit(&n.problem, r, &pl);
-            }
-            n.problem.requests[r].windows = open;
+            self.insert_masked(n, r, &down, &frozen);
         }
     }
 
@@ -653,7 +746,7 @@ impl Planner {
                 (RequestState::Scheduled, false) => (
                     RequestState::Scheduled,
                     RequestState::Queued,
-                    "no longer fits tonight; waiting for a later night",
+                    "not in tonight's plan now (it no longer fits, or its telescope is out of service); waiting",
                 ),
                 _ => continue,
             };
@@ -784,6 +877,10 @@ fn observable_runs(frames: &[SkyFrame], start: Epoch, vis: &Visibility) -> Vec<(
     }
     runs
 }
+
+#[cfg(test)]
+#[path = "planner_tests.rs"]
+mod live_tests;
 
 #[cfg(test)]
 mod tests {
