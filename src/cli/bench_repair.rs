@@ -98,6 +98,7 @@ pub fn run(
             target: Target::fixed(ra, dec),
             windows: per_tel,
             pinned: None,
+            preference: None,
         });
         plan.add_request();
         let t1 = Instant::now();

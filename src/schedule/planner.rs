@@ -570,20 +570,27 @@ impl Planner {
         let duration = spec.visit_duration_s();
         let cache = Frames::default();
         let night = (from, n.problem.telescopes[0].night.1);
-        let windows = self
+        let (windows, penalties): (Vec<_>, Vec<_>) = self
             .telescopes
             .iter()
             .map(|t| {
                 if spec.filter.as_ref().is_some_and(|f| !t.filters.contains(f))
                     || !(spec.telescopes.is_empty() || spec.telescopes.contains(&t.name))
                 {
-                    return Vec::new();
+                    return (Vec::new(), Vec::new());
                 }
                 let vis = Visibility::new(&t.limits, &cache, spec);
                 let runs = observable_runs(&n.frames, n.start, &vis);
-                Problem::effective_windows(&runs, None, night, duration)
+                let windows = Problem::effective_windows(&runs, None, night, duration);
+                let penalty = if windows.is_empty() {
+                    Vec::new()
+                } else {
+                    preference_row(&n.frames, &vis, duration)
+                };
+                (windows, penalty)
             })
-            .collect();
+            .unzip();
+        let preference = Some(teld_schedule::Preference::new(0.0, GRID_S, penalties));
         let target = self.planning_target(n, spec);
         let request = Request {
             id: rec.id.to_string(),
@@ -594,6 +601,7 @@ impl Planner {
             target,
             windows,
             pinned: None,
+            preference,
         };
         let r = n.problem.push_request(request);
         n.plan.add_request();
@@ -861,6 +869,34 @@ fn frozen_until(plan: &Plan, now_s: f64) -> Vec<f64> {
         .collect()
 }
 
+/// Soft preferences, in seconds of telescope time per unit: a visit at airmass 2
+/// is worth moving by up to half its length of slewing, as is one beside a full
+/// Moon. They only choose among legal places (docs/SCHEDULER.md).
+const AIRMASS_WEIGHT: f64 = 0.5;
+const MOON_WEIGHT: f64 = 0.5;
+/// Closer to the Moon than this, its light counts against a place.
+const MOON_GLARE_DEG: f64 = 90.0;
+
+/// The soft-preference penalty of starting a visit of `dur` at each grid instant:
+/// airmass above 1, and the Moon's light when it is up, bright and near.
+fn preference_row(frames: &[SkyFrame], vis: &Visibility, dur: f64) -> Vec<f32> {
+    frames
+        .iter()
+        .map(|f| {
+            let Some(place) = vis.place(f.epoch) else { return 0.0 };
+            let alt = f.alt_deg(place);
+            let airmass = teld_astro::airmass::young1994(alt).unwrap_or(10.0).min(10.0);
+            let moon = if f.moon_alt_deg > 0.0 {
+                let near = (1.0 - f.moon_separation_deg(place) / MOON_GLARE_DEG).max(0.0);
+                f.moon_illumination * near
+            } else {
+                0.0
+            };
+            (dur * (AIRMASS_WEIGHT * (airmass - 1.0) + MOON_WEIGHT * moon)) as f32
+        })
+        .collect()
+}
+
 /// The stretches of the night's grid where `vis` allows observing, as (first, last)
 /// grid instants in seconds from `start`.
 fn observable_runs(frames: &[SkyFrame], start: Epoch, vis: &Visibility) -> Vec<(f64, f64)> {
@@ -902,6 +938,7 @@ mod tests {
             target: Target::fixed(10.0, 20.0),
             windows: vec![vec![(window_start, 36_000.0)]],
             pinned: None,
+            preference: None,
         };
         Problem::new("freeze", vec![tel], vec![req])
     }

@@ -240,6 +240,7 @@ fn v1_target(t: &Node, night: (Time, Time)) -> Result<Request, InstanceError> {
         target: sidereal(t)?,
         windows: vec![Problem::effective_windows(&vis, None, night, dur)],
         pinned: None,
+        preference: None,
     })
 }
 
@@ -290,7 +291,17 @@ fn request(r: &Node, telescopes: &[Telescope]) -> Result<Request, InstanceError>
     let window = r.opt_key("window")?.map(|w| window(&w)).transpose()?;
     let target = target(&r.key("target")?)?;
     let windows = visibility(&r.key("visibility")?, telescopes, window, dur)?;
-    Ok(Request { id, value, visits, duration_s: dur, spacing, target, windows, pinned: None })
+    Ok(Request {
+        id,
+        value,
+        visits,
+        duration_s: dur,
+        spacing,
+        target,
+        windows,
+        pinned: None,
+        preference: None,
+    })
 }
 
 fn visits(n: &Node) -> Result<u32, InstanceError> {

@@ -25,6 +25,6 @@ pub mod solve;
 pub mod timeline;
 pub mod validate;
 
-pub use model::{Pinned, Problem, Request, Target, Telescope};
+pub use model::{Pinned, Preference, Problem, Request, Target, Telescope};
 pub use plan::Plan;
 pub use solve::{Options, Outcome, solve};

@@ -133,6 +133,40 @@ pub struct Request {
     pub windows: Vec<Vec<(Time, Time)>>,
     /// Cannot be moved or removed: a block running or about to start.
     pub pinned: Option<Pinned>,
+    /// Soft preferences (airmass, Moon): where among its legal places a visit is
+    /// best put. Never vetoes and never changes the value earned.
+    pub preference: Option<Preference>,
+}
+
+/// A penalty per telescope over time, in seconds of telescope time it is worth
+/// avoiding, added to the slew cost when choosing among the places a visit can take
+/// in the sequence (which neighbours, which order). It never makes a telescope wait
+/// idle for a better place: a visit still floats to the earliest start its place
+/// allows, because for follow-up of moving, fading targets under changing weather,
+/// sooner is worth more than a lower airmass.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preference {
+    pub t0: Time,
+    pub step: f64,
+    /// Per telescope (index into `Problem::telescopes`), the penalty at
+    /// `t0 + k·step`; empty = no preference on that telescope.
+    pub penalty_s: Vec<Vec<f32>>,
+}
+
+impl Preference {
+    pub fn new(t0: Time, step: f64, penalty_s: Vec<Vec<f32>>) -> Preference {
+        Preference { t0, step, penalty_s }
+    }
+
+    /// The penalty of starting at `t` on telescope `tel` (nearest sample; 0 outside).
+    pub fn at(&self, tel: usize, t: Time) -> f64 {
+        let Some(row) = self.penalty_s.get(tel) else { return 0.0 };
+        let k = ((t - self.t0) / self.step).round();
+        if k < 0.0 {
+            return 0.0;
+        }
+        row.get(k as usize).map_or(0.0, |&v| v as f64)
+    }
 }
 
 impl Request {
@@ -140,6 +174,12 @@ impl Request {
     /// denominator of "value density".
     pub fn footprint(&self, settle_s: f64) -> f64 {
         self.visits as f64 * (self.duration_s + settle_s)
+    }
+
+    /// The soft-preference penalty of a visit starting at `t` on `tel`.
+    #[inline]
+    pub fn penalty(&self, tel: usize, t: Time) -> f64 {
+        self.preference.as_ref().map_or(0.0, |p| p.at(tel, t))
     }
 
     pub fn visible_on(&self, t: usize) -> bool {

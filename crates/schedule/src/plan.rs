@@ -246,10 +246,11 @@ impl Plan {
             tl.candidates(lo, hi, dur, settle, &mut ks);
             self.work += ks.len() as u64 + 1;
             for &k in &ks {
-                if let Some(g) = tl.gap(p, tel, k, r as u32, dur, lo, hi)
-                    && best.is_none_or(|(b, _, _)| g.cost < b.cost - EPS)
-                {
-                    best = Some((g, lo, hi));
+                if let Some(mut g) = tl.gap(p, tel, k, r as u32, dur, lo, hi) {
+                    g.cost += req.penalty(tel, g.earliest);
+                    if best.is_none_or(|(b, _, _)| g.cost < b.cost - EPS) {
+                        best = Some((g, lo, hi));
+                    }
                 }
             }
         }
@@ -280,7 +281,7 @@ impl Plan {
                 self.work += ks.len() as u64 + 1;
                 for &k in &ks {
                     if let Some(g) = tl.gap(p, tel, k, r as u32, dur, lo, hi) {
-                        starts.push((g.earliest, g.cost));
+                        starts.push((g.earliest, g.cost + req.penalty(tel, g.earliest)));
                     }
                 }
             }
@@ -360,7 +361,7 @@ impl Plan {
             let slot = Slot { req: r as u32, visit: v, lo: s, hi: s + slack, dur };
             tl.insert(p, tel, g.index, slot);
             slots.push((g.index, slot));
-            cost += g.cost;
+            cost += g.cost + req.penalty(tel, s);
             // Any starts within the two visits' intervals keep the spacing legal.
             lo = s + smin + slack;
             hi = s + smax - slack;

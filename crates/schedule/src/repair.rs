@@ -154,6 +154,7 @@ mod tests {
             target: Target::fixed(ra, 10.0),
             windows: vec![vec![window]],
             pinned,
+            preference: None,
         }
     }
 

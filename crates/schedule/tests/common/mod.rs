@@ -121,6 +121,7 @@ impl Spec {
             target: self.target,
             windows,
             pinned: None,
+            preference: None,
         }
     }
 }
