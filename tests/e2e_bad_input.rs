@@ -147,21 +147,19 @@ fn a_survey_that_cannot_be_planned_here_stops_the_start() {
         1,
     );
     std::fs::write(&config, text).unwrap();
-    let out = std::process::Command::new(teld_bin())
-        .args(["check-config", config.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let refused = || {
+        let out = std::process::Command::new(teld_bin())
+            .args(["check-config", config.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = refused();
     assert!(err.contains("filter `Ha`") && err.contains("ha.toml"), "{err}");
 
     // A typo in a key is refused with the key and the file named.
     std::fs::write(surveys.join("ha.toml"), "name = \"ha\"\ncadence_night = 1\n").unwrap();
-    let out = std::process::Command::new(teld_bin())
-        .args(["check-config", config.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused();
     assert!(err.contains("cadence_night") && err.contains("ha.toml"), "{err}");
 }

@@ -5,28 +5,13 @@ mod common;
 
 use std::time::Duration;
 
-use common::daemon::{Teld, TestSite, cpu_seconds, process_alive, signal};
-use serde_json::Value;
+use common::daemon::{Teld, TestSite, cpu_seconds, history, process_alive, signal};
 
 fn request(name: &str, ra: f64, dec: f64, exposure: f64, count: u32, priority: u32) -> String {
     format!(
         r#"{{"name": "{name}", "target": {{"name": "{name}", "ra_deg": {ra}, "dec_deg": {dec}}},
             "exposure_s": {exposure}, "count": {count}, "priority": {priority}}}"#
     )
-}
-
-fn history(r: &Value) -> Vec<(String, String)> {
-    r["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["state"].as_str().unwrap().to_string(),
-                e["detail"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect()
 }
 
 #[test]

@@ -7,27 +7,12 @@ mod common;
 
 use std::time::Duration;
 
-use common::daemon::{Teld, TestSite};
+use common::daemon::{Teld, TestSite, history};
 use common::http;
-use serde_json::Value;
 
 fn seconds(utc: &str) -> f64 {
     let t = hifitime::Epoch::from_gregorian_str(utc.trim_end_matches('Z')).unwrap();
     (t - hifitime::Epoch::from_gregorian_utc_at_midnight(2026, 11, 24)).to_seconds()
-}
-
-fn states(r: &Value) -> Vec<(String, String)> {
-    r["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["state"].as_str().unwrap().to_string(),
-                e["detail"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect()
 }
 
 #[test]
@@ -55,7 +40,7 @@ fn a_tracklet_is_observed_as_spaced_visits() {
     let frames = r["frames"].as_array().unwrap();
     assert_eq!(frames.len(), 6, "2 frames per visit: {r}");
 
-    let h = states(&r);
+    let h = history(&r);
     let visits_done = h.iter().filter(|(s, d)| s == "scheduled" && d.starts_with("visit ")).count();
     assert_eq!(visits_done, 2, "visits 1 and 2 reported done, the third completes it: {h:?}");
     assert_eq!(h.last().unwrap().0, "completed");

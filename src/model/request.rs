@@ -250,3 +250,28 @@ impl std::fmt::Display for RequestState {
         f.write_str(self.as_str())
     }
 }
+
+#[cfg(test)]
+impl RequestSpec {
+    /// A plain sidereal request for tests: 5 frames of 60 s, priority 50, no limits
+    /// beyond the telescope's.
+    pub fn example(ra_deg: f64, dec_deg: f64) -> RequestSpec {
+        RequestSpec {
+            name: None,
+            observer: None,
+            target: Target::sidereal("x", ra_deg, dec_deg),
+            exposure_s: 60.0,
+            count: 5,
+            priority: default_priority(),
+            filter: None,
+            constraints: Constraints::default(),
+            window: None,
+            windows: Vec::new(),
+            tracklet: None,
+            telescopes: Vec::new(),
+            external_id: None,
+            class: RequestClass::Normal,
+            urgency: None,
+        }
+    }
+}

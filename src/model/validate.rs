@@ -299,25 +299,14 @@ fn fmt(t: Epoch) -> String {
 #[cfg(test)]
 mod tests {
     use super::SubmitContext;
-    use crate::model::{Constraints, RequestSpec, Target, Tracklet, Window};
+    use crate::model::{RequestSpec, Target, Tracklet, Window};
 
     fn spec() -> RequestSpec {
         RequestSpec {
-            name: None,
-            observer: None,
             target: Target::sidereal("X", 10.0, 20.0),
             exposure_s: 30.0,
             count: 3,
-            priority: 50,
-            filter: None,
-            constraints: Constraints::default(),
-            window: None,
-            windows: Vec::new(),
-            tracklet: None,
-            telescopes: Vec::new(),
-            external_id: None,
-            class: Default::default(),
-            urgency: None,
+            ..RequestSpec::example(10.0, 20.0)
         }
     }
 

@@ -186,7 +186,7 @@ fn frames(site: &teld_astro::Site, a: Epoch, b: Epoch, step_s: f64) -> Vec<SkyFr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Constraints, Target, Tracklet, Window};
+    use crate::model::{Tracklet, Window};
     use crate::schedule::Limits;
     use teld_astro::Site;
     use teld_astro::horizon::PointingLimits;
@@ -207,23 +207,7 @@ mod tests {
     }
 
     fn spec(ra: f64, dec: f64) -> RequestSpec {
-        RequestSpec {
-            name: None,
-            observer: None,
-            target: Target::sidereal("x", ra, dec),
-            exposure_s: 60.0,
-            count: 5,
-            priority: 50,
-            filter: None,
-            constraints: Constraints::default(),
-            window: None,
-            windows: Vec::new(),
-            tracklet: None,
-            telescopes: Vec::new(),
-            external_id: None,
-            class: Default::default(),
-            urgency: None,
-        }
+        RequestSpec::example(ra, dec)
     }
 
     fn now() -> Epoch {

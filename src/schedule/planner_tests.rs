@@ -10,7 +10,7 @@ use super::{Next, PlannedTelescope, Planner};
 use crate::clock::Clock;
 use crate::core::Core;
 use crate::ledger::Ledger;
-use crate::model::{RequestSpec, RequestState, Target, Tracklet};
+use crate::model::{RequestSpec, RequestState, Tracklet};
 use crate::schedule::Limits;
 use crate::store::Store;
 
@@ -34,23 +34,7 @@ fn telescope(name: &str) -> PlannedTelescope {
 }
 
 fn spec(ra: f64, dec: f64, tracklet: Option<Tracklet>) -> RequestSpec {
-    RequestSpec {
-        name: None,
-        observer: None,
-        target: Target::sidereal("x", ra, dec),
-        exposure_s: 30.0,
-        count: 2,
-        priority: 50,
-        filter: None,
-        constraints: Default::default(),
-        window: None,
-        windows: Vec::new(),
-        tracklet,
-        telescopes: Vec::new(),
-        external_id: None,
-        class: Default::default(),
-        urgency: None,
-    }
+    RequestSpec { exposure_s: 30.0, count: 2, tracklet, ..RequestSpec::example(ra, dec) }
 }
 
 fn t0() -> Epoch {

@@ -175,26 +175,12 @@ impl<'a> Visibility<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Constraints, Target};
+    use crate::model::RequestSpec;
 
     fn spec(dec: f64, min_alt: Option<f64>) -> RequestSpec {
-        RequestSpec {
-            name: None,
-            observer: None,
-            target: Target::sidereal("x", 22.5, dec),
-            exposure_s: 60.0,
-            count: 5,
-            priority: 50,
-            filter: None,
-            constraints: Constraints { min_altitude_deg: min_alt, ..Default::default() },
-            window: None,
-            windows: Vec::new(),
-            tracklet: None,
-            telescopes: Vec::new(),
-            external_id: None,
-            class: Default::default(),
-            urgency: None,
-        }
+        let mut s = RequestSpec::example(22.5, dec);
+        s.constraints.min_altitude_deg = min_alt;
+        s
     }
 
     fn limits() -> Limits {

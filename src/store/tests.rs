@@ -3,25 +3,15 @@
 use hifitime::{Duration, Epoch};
 
 use super::*;
-use crate::model::{Constraints, RequestSpec, RequestState, Target};
+use crate::model::{RequestSpec, RequestState, Target};
 
 fn spec(priority: u32) -> RequestSpec {
     RequestSpec {
-        name: None,
         observer: Some("neocc".into()),
         target: Target::sidereal("C4X9Z2", 22.5, 20.1),
-        exposure_s: 60.0,
         count: 3,
         priority,
-        filter: None,
-        constraints: Constraints::default(),
-        window: None,
-        windows: Vec::new(),
-        tracklet: None,
-        telescopes: Vec::new(),
-        external_id: None,
-        class: Default::default(),
-        urgency: None,
+        ..RequestSpec::example(22.5, 20.1)
     }
 }
 

@@ -242,3 +242,18 @@ pub fn cpu_seconds(pid: u32) -> f64 {
         .unwrap_or(100.0);
     ticks / hz
 }
+
+/// A request's history from `GET /api/v1/requests/{id}`: (state, detail) in order.
+pub fn history(r: &Value) -> Vec<(String, String)> {
+    r["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["state"].as_str().unwrap().to_string(),
+                e["detail"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
