@@ -90,6 +90,8 @@ pub async fn run(
         .map_err(|source| StartError::Bind { addr: config.http.listen, source })?;
     tracing::info!("listening on {addr}");
 
+    // The planner tells running blocks to yield to a rapid-response request here.
+    let (yields, yields_rx) = watch::channel(Vec::new());
     let observe = Arc::new(ObserveContext {
         clock: clock.clone(),
         core: core.clone(),
@@ -100,6 +102,7 @@ pub async fn run(
         observing: config.observing.clone(),
         safety: config.safety.clone(),
         wake: watch::channel(0).0,
+        yields: yields_rx,
     });
 
     let drivers_stop = CancellationToken::new();
@@ -148,7 +151,14 @@ pub async fn run(
         });
         built.push((tel, t.clone()));
     }
-    let planner = Arc::new(Planner::new(ledger.clone(), config.site.site(), planned, 1));
+    let planner = Arc::new(Planner::new(
+        ledger.clone(),
+        config.site.site(),
+        planned,
+        1,
+        config.observing.rapid_response_abort,
+        yields,
+    ));
     for (tel, t) in built {
         observers.spawn(run_executor(tel, t, observe.clone(), planner.clone(), shutdown.clone()));
     }

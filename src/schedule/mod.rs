@@ -7,6 +7,7 @@ mod visibility;
 
 pub use planner::{
     Next, PER_FRAME_OVERHEAD_S, PlanView, PlannedBlock, PlannedTelescope, Planner, TelescopePlan,
+    Yield,
 };
 pub use visibility::{Frames, Limits, Visibility};
 
