@@ -94,6 +94,8 @@ pub async fn run(
         .map_err(|source| StartError::Bind { addr: config.http.listen, source })?;
     tracing::info!("listening on {addr}");
 
+    // The planner tells running blocks to yield to a rapid-response request here.
+    let (yields, yields_rx) = watch::channel(Vec::new());
     let observe = Arc::new(ObserveContext {
         clock: clock.clone(),
         core: core.clone(),
@@ -104,6 +106,7 @@ pub async fn run(
         observing: config.observing.clone(),
         safety: config.safety.clone(),
         wake: watch::channel(0).0,
+        yields: yields_rx,
     });
 
     let drivers_stop = CancellationToken::new();
@@ -161,6 +164,8 @@ pub async fn run(
             planned,
             config.observing.sun_altitude_max_deg,
             1,
+            config.observing.rapid_response_abort,
+            yields,
         )
         .with_surveys(surveys),
     );

@@ -98,6 +98,7 @@ fn site_snapshot() -> Snapshot {
             frames_done: 1,
             frames_total: 3,
             phase: "exposing".into(),
+            phase_since: format_utc(t0()),
         }),
     };
     s.telescopes.insert("t1".into(), scope);

@@ -62,7 +62,7 @@ pub async fn submit(
         }
     }
     let rec = st.ledger.submit(&spec).await?;
-    st.observe.wake_executors();
+    replan(&st);
     let location = format!("/api/v1/requests/{}", rec.id);
     let body = json!({
         "id": rec.id,
@@ -151,8 +151,22 @@ pub async fn cancel(
             ),
         ));
     }
-    st.observe.wake_executors();
+    replan(&st);
     Ok(Json(json!({ "id": id, "state": RequestState::Cancelled })))
+}
+
+/// The set of open requests changed: idle executors look again, and the plan is
+/// repaired now rather than when a busy telescope finishes its block (a
+/// rapid-response request may preempt that block). In the background: the answer does
+/// not wait for the planner.
+fn replan(st: &ApiState) {
+    st.observe.wake_executors();
+    let (planner, clock) = (st.planner.clone(), st.clock.clone());
+    tokio::spawn(async move {
+        if let Err(e) = planner.refresh(clock.now()).await {
+            tracing::warn!("could not repair the plan after a request change: {e}");
+        }
+    });
 }
 
 pub async fn show(

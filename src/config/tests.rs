@@ -129,3 +129,21 @@ fn flats_range_and_iers_file_are_validated() {
     .to_string();
     assert!(e.contains("astro.iers_file") && e.contains("/no/such"), "{e}");
 }
+
+#[test]
+fn rapid_response_abort_defaults_on_and_must_be_a_boolean() {
+    let c = load_str(DEFAULT_CONFIG, "default", env(&[])).unwrap();
+    assert!(c.observing.rapid_response_abort);
+    let off = DEFAULT_CONFIG.replace("rapid_response_abort = true", "rapid_response_abort = false");
+    assert!(!load_str(&off, "t.toml", env(&[])).unwrap().observing.rapid_response_abort);
+    let without = DEFAULT_CONFIG.replace("rapid_response_abort = true", "");
+    assert!(load_str(&without, "t.toml", env(&[])).unwrap().observing.rapid_response_abort);
+    let e = load_str(
+        DEFAULT_CONFIG,
+        "t",
+        env(&[("TELD__OBSERVING__RAPID_RESPONSE_ABORT", "\"sometimes\"")]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("observing.rapid_response_abort"), "{e}");
+}

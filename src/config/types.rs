@@ -194,6 +194,11 @@ pub struct ObservingConfig {
     /// beat the bias in seconds, dark enough not to saturate a small telescope.
     #[serde(default = "default_flats_sun_altitude")]
     pub flats_sun_altitude_deg: [f64; 2],
+    /// A rapid-response request (a fresh NEO, a GRB) is worth more than the minutes
+    /// of lower-value work an interrupted block loses (its frames taken so far are
+    /// kept): by default it aborts such a block instead of waiting for it to end.
+    #[serde(default = "yes")]
+    pub rapid_response_abort: bool,
 }
 
 fn default_flats_sun_altitude() -> [f64; 2] {
@@ -221,6 +226,7 @@ impl Default for ObservingConfig {
             max_attempts: default_max_attempts(),
             min_altitude_deg: default_min_altitude(),
             flats_sun_altitude_deg: default_flats_sun_altitude(),
+            rapid_response_abort: true,
         }
     }
 }

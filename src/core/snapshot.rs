@@ -64,6 +64,8 @@ pub struct BlockView {
     pub frames_total: u32,
     /// `opening`, `slewing`, `settling`, `exposing`, `reading`.
     pub phase: String,
+    /// When `phase` began (the daemon's clock, UTC).
+    pub phase_since: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -64,7 +64,7 @@ pub enum RequestClass {
     /// Its window is hard and short; doubled value so it is rarely left out.
     TimeCritical,
     /// Goes in as soon as it is observable, ahead of lower-value work, and may
-    /// interrupt the block that is running.
+    /// interrupt the block that is running (`observing.rapid_response_abort`).
     RapidResponse,
 }
 

@@ -36,8 +36,8 @@ pub struct BlockRun<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Completed,
-    /// Interrupted (weather, dawn, target set, shutdown): back to the queue, no
-    /// attempt counted.
+    /// Interrupted (weather, dawn, target set, shutdown, preempted by a
+    /// rapid-response request): back to the queue, no attempt counted.
     Aborted,
     /// A device or driver fault: counts as an attempt.
     Failed,
@@ -244,7 +244,8 @@ impl BlockRun<'_> {
         Ok(())
     }
 
-    /// Resolves with a reason when the block must stop: unsafe site or shutdown.
+    /// Resolves with a reason when the block must stop: unsafe site, shutdown, or the
+    /// planner giving the telescope to a rapid-response request.
     async fn interruption(&self, shutdown: &CancellationToken) -> String {
         let mut safety = self.tel.safety_changes();
         tokio::select! {
@@ -253,6 +254,23 @@ impl BlockRun<'_> {
                 Err(_) => "safety monitor stopped".into(),
             },
             _ = shutdown.cancelled() => "teld is shutting down".into(),
+            reason = self.preempted() => reason,
+        }
+    }
+
+    /// Resolves when the planner asks this block to yield (never if it cannot: a
+    /// planner gone at shutdown is not a reason to stop).
+    async fn preempted(&self) -> String {
+        let mut yields = self.ctx.yields.clone();
+        let (tel, me) = (&self.tel.name, self.block.request.id);
+        let asked = yields
+            .wait_for(|ys| ys.iter().any(|y| y.telescope == *tel && y.running == me))
+            .await
+            .ok()
+            .and_then(|ys| ys.iter().find(|y| y.telescope == *tel && y.running == me).cloned());
+        match asked {
+            Some(y) => y.reason(),
+            None => std::future::pending().await,
         }
     }
 
@@ -268,23 +286,27 @@ impl BlockRun<'_> {
 
     fn show(&self, obs: i64, frames_done: u32, phase: &str, at: Icrs) {
         let spec = &self.block.request.spec;
+        let now = teld_driver_protocol::time::format_utc(self.ctx.clock.now());
         let view = BlockView {
             request_id: self.block.request.id,
             observation_id: obs,
             target: spec.target.name.clone(),
             ra_deg: at.ra_deg,
             dec_deg: at.dec_deg,
-            started_at: teld_driver_protocol::time::format_utc(self.ctx.clock.now()),
+            started_at: now.clone(),
             frames_done,
             frames_total: spec.count * self.block.visits,
             phase: phase.into(),
+            phase_since: now,
         };
         self.ctx.core.update(|s| {
             let t = s.telescopes.entry(self.tel.name.clone()).or_default();
-            let started_at =
-                t.block.as_ref().filter(|b| b.observation_id == obs).map(|b| b.started_at.clone());
+            let same = t.block.as_ref().filter(|b| b.observation_id == obs);
+            let started_at = same.map(|b| b.started_at.clone());
+            let phase_since = same.filter(|b| b.phase == view.phase).map(|b| b.phase_since.clone());
             t.block = Some(BlockView {
                 started_at: started_at.unwrap_or(view.started_at.clone()),
+                phase_since: phase_since.unwrap_or(view.phase_since.clone()),
                 ..view
             });
         });

@@ -9,6 +9,7 @@ use crate::config::{ObservingConfig, SafetyConfig, SiteConfig, TelescopeConfig};
 use crate::core::Core;
 use crate::ingest::Archive;
 use crate::ledger::Ledger;
+use crate::schedule::Yield;
 use crate::store::Store;
 
 pub struct ObserveContext {
@@ -23,6 +24,9 @@ pub struct ObserveContext {
     /// Bumped when a request arrives, so an idle executor re-plans at once (a counter
     /// in a watch channel cannot be missed the way a bare notification can).
     pub wake: watch::Sender<u64>,
+    /// Running blocks the planner wants stopped for a rapid-response request
+    /// (`observing.rapid_response_abort`); the planner holds the sender.
+    pub yields: watch::Receiver<Vec<Yield>>,
 }
 
 impl ObserveContext {

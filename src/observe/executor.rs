@@ -85,8 +85,11 @@ pub async fn run_executor(
         }
         let verdict = safety.borrow_and_update().clone();
         if !verdict.safe {
-            // The safety monitor closes and parks; the executor only waits.
+            // The safety monitor closes and parks; the executor only waits, and the plan
+            // moves behind the earliest the dome could open again.
             ctx.set_activity(&name, format!("closed: {}", verdict.reason));
+            let earliest = now + Duration::from_seconds(ctx.safety.reopen_after_safe_s);
+            hold(&planner, &name, now, earliest).await;
             tokio::select! {
                 _ = safety.changed() => {}
                 _ = ctx.clock.sleep_until(recheck) => {}
@@ -98,6 +101,7 @@ pub async fn run_executor(
             let reopen = cleared + Duration::from_seconds(ctx.safety.reopen_after_safe_s);
             if now < reopen {
                 ctx.set_activity(&name, format!("weather cleared; reopening at {}", hms(reopen)));
+                hold(&planner, &name, now, reopen).await;
                 idle(&ctx, &mut wake, Some(reopen.min(night_end)), &shutdown).await;
                 continue;
             }
@@ -172,6 +176,13 @@ pub async fn run_executor(
         tracing::error!(telescope = %name, "could not close and park at shutdown: {e}");
     }
     ctx.set_activity(&name, "stopped");
+}
+
+/// Tells the planner the telescope cannot observe before `until`.
+async fn hold(planner: &Planner, name: &str, now: Epoch, until: Epoch) {
+    if let Err(e) = planner.hold(name, now, until).await {
+        tracing::error!(telescope = %name, "could not re-plan around the closed dome: {e}");
+    }
 }
 
 /// Sleeps until `until` (simulated), a new request, or shutdown.

@@ -8,7 +8,7 @@ pub mod svg;
 mod visibility;
 
 pub use observability::NotObservable;
-pub use planner::{Next, PlanView, PlannedBlock, PlannedTelescope, Planner, TelescopePlan};
+pub use planner::{Next, PlanView, PlannedBlock, PlannedTelescope, Planner, TelescopePlan, Yield};
 pub use visibility::{Blocked, Frames, Limits, Visibility};
 
 use crate::store::RequestRecord;

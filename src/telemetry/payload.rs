@@ -226,6 +226,7 @@ mod tests {
             frames_done: 1,
             frames_total: 3,
             phase: "exposing".into(),
+            phase_since: "2026-11-24T22:00:30".into(),
         };
         snap.telescopes
             .insert("t1".into(), TelescopeView { block: Some(block), ..Default::default() });

@@ -8,19 +8,24 @@
 //! out, and the plan is moved to "now", which drops and re-inserts whatever no longer
 //! fits after weather, faults or overruns. Nothing is planned from scratch mid-night.
 
+mod rapid;
+mod view;
+
+pub use rapid::Yield;
+use rapid::{Running, pin};
+pub use view::{PlanView, PlannedBlock, TelescopePlan};
+
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use hifitime::{Duration, Epoch};
-use serde::Serialize;
 use teld_astro::visibility::SkyFrame;
 use teld_astro::{Site, iers};
 use teld_schedule::construct::best_over_telescopes;
 use teld_schedule::model::Pinned;
 use teld_schedule::model::Problem;
-use teld_schedule::repair::insert_urgent;
 use teld_schedule::{Options, Plan, Request, Target, Telescope};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, watch};
 
 use super::svg::SAMPLE_S as SVG_SAMPLE_S;
 use super::{Block, Frames, Limits, Visibility};
@@ -67,6 +72,11 @@ pub struct Planner {
     surveys: Vec<teld_survey::Survey>,
     /// Telescopes out of service (a driver down): nothing is planned on them.
     down: std::sync::Mutex<Vec<bool>>,
+    /// `observing.rapid_response_abort`: may a rapid-response request interrupt a
+    /// running block of lower value?
+    preempt: bool,
+    /// Running blocks asked to give way, read by the executors' blocks.
+    yields: watch::Sender<Vec<Yield>>,
     /// The blocks and unplanned list last stored, to store only changes.
     saved: Mutex<String>,
     state: Mutex<Option<Night>>,
@@ -88,6 +98,14 @@ struct Night {
     /// Tracklets under way: pinned to their telescope and times once the first
     /// visit starts.
     progress: HashMap<usize, Progress>,
+    /// Per telescope, the block it is running.
+    running: Vec<Option<Running>>,
+    /// Per telescope, closed (weather) until at least then: nothing planned before.
+    closed_until: Vec<Option<f64>>,
+    /// Rapid-response requests pinned where `insert_urgent` put them, not yet
+    /// dispatched: with floating starts, other work re-offered later could otherwise
+    /// slip in ahead of them.
+    urgent: std::collections::HashSet<usize>,
 }
 
 /// A tracklet's visits so far. Times are seconds from the night's start.
@@ -119,59 +137,18 @@ enum Pick {
     Broken(usize, String),
 }
 
-/// The plan as the API shows it.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct PlanView {
-    pub night_start: Option<String>,
-    pub night_end: Option<String>,
-    pub updated_at: Option<String>,
-    pub value: f64,
-    pub telescopes: Vec<TelescopePlan>,
-    /// Open requests that do not fit tonight.
-    pub unplanned: Vec<RequestId>,
-    /// The Sun's altitude every 10 minutes of the night, for the picture.
-    #[serde(skip)]
-    pub sun_altitudes: Vec<f64>,
-    #[serde(skip)]
-    pub span_s: f64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct TelescopePlan {
-    pub name: String,
-    pub blocks: Vec<PlannedBlock>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct PlannedBlock {
-    pub request_id: RequestId,
-    pub name: String,
-    pub start: String,
-    pub end: String,
-    pub value: f64,
-    pub ra_deg: f64,
-    pub dec_deg: f64,
-    pub class: RequestClass,
-    /// Which visit of a tracklet this is (0-based), and how many it has.
-    pub visit: u32,
-    pub visits: u32,
-    /// Seconds from the night's start, for the picture.
-    #[serde(skip)]
-    pub start_s: f64,
-    #[serde(skip)]
-    pub end_s: f64,
-    /// Altitude of the target every 10 minutes of the night (for the picture).
-    #[serde(skip)]
-    pub altitudes: Vec<f64>,
-}
-
 impl Planner {
+    /// `yields` is where the planner tells running blocks to give way to a
+    /// rapid-response request (the executors hold its receiver); `preempt` is
+    /// `observing.rapid_response_abort`.
     pub fn new(
         ledger: Ledger,
         site: Site,
         telescopes: Vec<PlannedTelescope>,
         night_sun_max_deg: f64,
         seed: u64,
+        preempt: bool,
+        yields: watch::Sender<Vec<Yield>>,
     ) -> Planner {
         let n_tel = telescopes.len();
         Planner {
@@ -180,6 +157,8 @@ impl Planner {
             telescopes,
             night_sun_max_deg,
             seed,
+            preempt,
+            yields,
             down: std::sync::Mutex::new(vec![false; n_tel]),
             surveys: Vec::new(),
             saved: Mutex::new(String::new()),
@@ -315,8 +294,17 @@ impl Planner {
         if rebuild {
             *guard = Some(self.build(now, night_end, open).await);
         } else if let Some(n) = guard.as_mut() {
+            // The executor asks only between blocks: whatever it ran has ended, and
+            // it is ready to observe.
+            self.release(n, ti);
+            n.closed_until[ti] = None;
             self.repair(n, now, open);
         }
+        self.yields.send_if_modified(|ys| {
+            let before = ys.len();
+            ys.retain(|y| y.telescope != tel);
+            ys.len() != before
+        });
         let Some(n) = guard.as_mut() else { return Ok(Next::Idle) };
         let now_s = (now - n.start).to_seconds();
         let next = loop {
@@ -335,6 +323,57 @@ impl Planner {
         Ok(next)
     }
 
+    /// Brings the plan up to date at `now` without being asked for a block: called
+    /// when a request arrives or is cancelled, so the plan (and a rapid-response
+    /// preemption) does not wait for an executor to finish its block. Does nothing
+    /// before the first plan of a night or once that night is over.
+    pub async fn refresh(&self, now: Epoch) -> Result<(), StoreError> {
+        let mut guard = self.state.lock().await;
+        let Some(n) = guard.as_mut() else { return Ok(()) };
+        if now >= n.end {
+            return Ok(());
+        }
+        let open = self.open_requests(now).await?;
+        self.repair(n, now, open);
+        self.sync_states(n).await?;
+        self.publish(n, now);
+        self.store_plan().await
+    }
+
+    /// Telescope `tel` cannot observe before `until` (the site is unsafe, or waiting
+    /// to reopen after bad weather): its plan moves behind that time, and what no
+    /// longer fits tonight is offered other telescopes and later times. Lasts until
+    /// its executor asks for a block again. Called by the executor, between blocks.
+    pub async fn hold(&self, tel: &str, now: Epoch, until: Epoch) -> Result<(), StoreError> {
+        let Some(ti) = self.telescopes.iter().position(|t| t.name == tel) else {
+            return Ok(());
+        };
+        let mut guard = self.state.lock().await;
+        let Some(n) = guard.as_mut() else { return Ok(()) };
+        if now >= n.end {
+            return Ok(());
+        }
+        self.release(n, ti);
+        n.closed_until[ti] = Some((until - n.start).to_seconds());
+        let open = self.open_requests(now).await?;
+        self.repair(n, now, open);
+        self.sync_states(n).await?;
+        self.publish(n, now);
+        self.store_plan().await
+    }
+
+    /// Telescope `ti`'s block has ended: its request leaves the plan (and comes back
+    /// through the queue if it was interrupted). A tracklet under way keeps its
+    /// pinned visits; [`Planner::visit_finished`] decides about it.
+    fn release(&self, n: &mut Night, ti: usize) {
+        if let Some(run) = n.running[ti].take()
+            && !n.progress.contains_key(&run.r)
+        {
+            n.problem.requests[run.r].pinned = None;
+            n.plan.remove(&n.problem, run.r);
+        }
+    }
+
     /// The telescope's first planned visit that is not done yet, and whether it is
     /// due. A tracklet's later visit is never started early (its spacing is
     /// measured from when the previous visit started) and one that can no longer
@@ -350,7 +389,16 @@ impl Planner {
         let r = slot.req as usize;
         let req = &n.problem.requests[r];
         if req.visits == 1 {
-            return if es > now_s + DISPATCH_AHEAD_S { Pick::Wait(es) } else { Pick::Run(r, 0) };
+            // Early for the slew, but not before the visit's interval opens (a
+            // window's start, a target rising): the block would stop at its first
+            // frame and be handed out again.
+            return if es > now_s + DISPATCH_AHEAD_S {
+                Pick::Wait(es)
+            } else if slot.lo > now_s {
+                Pick::Wait(slot.lo)
+            } else {
+                Pick::Run(r, 0)
+            };
         }
         let (lo, hi) = req.spacing.unwrap_or((0.0, f64::INFINITY));
         let prev = (slot.visit > 0)
@@ -412,6 +460,16 @@ impl Planner {
         }
         let tl = &n.plan.timelines[ti];
         let dur = tl.slots.iter().find(|s| s.req as usize == r).map_or(0.0, |s| s.dur);
+        if visits == 1 {
+            // From now on the block occupies the telescope whatever the plan said: it
+            // slews now and exposes once there (about the settle time).
+            let settle = self.telescopes[ti].settle_s;
+            pin(n, ti, r, now_s.max(0.0) + settle);
+            let dropped = n.plan.advance_to(&n.problem, now_s.max(0.0));
+            self.reoffer(n, dropped, now_s.max(0.0));
+        }
+        n.urgent.remove(&r);
+        n.running[ti] = Some(Running { r, yielding: None });
         let id = n.ids[r];
         Block { request: n.records[&id].clone(), frames_done: 0, duration_s: dur, visit, visits }
     }
@@ -528,6 +586,9 @@ impl Planner {
             index: HashMap::new(),
             records: HashMap::new(),
             progress: HashMap::new(),
+            running: vec![None; self.telescopes.len()],
+            closed_until: vec![None; self.telescopes.len()],
+            urgent: Default::default(),
         };
         for rec in open.into_iter().filter(|r| r.state != RequestState::Observing) {
             self.add(&mut night, rec, 0.0);
@@ -637,8 +698,10 @@ impl Planner {
     /// Brings the plan to `now` and the set of open requests.
     fn repair(&self, n: &mut Night, now: Epoch, open: Vec<RequestRecord>) {
         let now_s = (now - n.start).to_seconds().max(0.0);
-        // A running block has left the plan, unless it is a visit of a tracklet
-        // under way: its later visits keep their pinned places.
+        let running: std::collections::HashSet<usize> =
+            n.running.iter().flatten().map(|x| x.r).collect();
+        // Observing requests are someone's running block (pinned until its executor
+        // asks again) or a tracklet between visits; neither is new work.
         let open: Vec<RequestRecord> = open
             .into_iter()
             .filter(|rec| {
@@ -647,21 +710,29 @@ impl Planner {
             })
             .collect();
         let open_ids: std::collections::HashSet<RequestId> = open.iter().map(|r| r.id).collect();
-        // Gone from the open set: done, cancelled, failed, expired, or running.
+        // Gone from the open set: done, cancelled, failed, expired.
         let gone: Vec<usize> = n
             .ids
             .iter()
             .enumerate()
-            .filter(|(r, id)| n.plan.is_planned(*r) && !open_ids.contains(id))
+            .filter(|(r, id)| {
+                n.plan.is_planned(*r) && !open_ids.contains(id) && !running.contains(r)
+            })
             .map(|(r, _)| r)
             .collect();
         n.plan.remove_many(&n.problem, &gone);
         for r in &gone {
             n.progress.remove(r);
+            n.urgent.remove(r);
             n.problem.requests[*r].pinned = None;
         }
+        // Their records are stale (a completed request would read `scheduled`).
+        n.records.retain(|id, _| {
+            open_ids.contains(id) || n.index.get(id).is_some_and(|r| running.contains(r))
+        });
+        self.hold_overruns(n, now_s);
+        let mut rapid = self.close_telescopes(n, now_s);
         let mut retry = n.plan.advance_to(&n.problem, now_s);
-        let mut rapid = Vec::new();
         for rec in open {
             let id = rec.id;
             match n.index.get(&id).copied() {
@@ -672,74 +743,74 @@ impl Planner {
                     }
                 }
                 None => {
-                    let class = rec.spec.class;
+                    // A rapid tracklet is planned like any other: insert_urgent takes
+                    // single visits.
+                    let urgent = rec.spec.class == RequestClass::RapidResponse
+                        && rec.spec.tracklet.is_none();
                     let r = self.add(n, rec, now_s);
-                    if class == RequestClass::RapidResponse {
-                        rapid.push(r);
-                    } else {
-                        retry.push(r);
-                    }
+                    if urgent { rapid.push(r) } else { retry.push(r) }
                 }
             }
         }
-        let down = self.down_mask();
         for r in rapid {
             cut_windows(&mut n.problem, r, now_s);
-            let open = n.problem.requests[r].windows.clone();
-            for (t, w) in n.problem.requests[r].windows.iter_mut().enumerate() {
-                if down[t] {
-                    w.clear();
-                }
+            self.place_rapid(n, r, now_s);
+        }
+        self.reoffer(n, retry, now_s);
+    }
+
+    /// A single-visit block running longer than planned still holds its telescope:
+    /// from now on it is taken to end now, and what follows is pushed behind it.
+    fn hold_overruns(&self, n: &mut Night, now_s: f64) {
+        for t in 0..n.running.len() {
+            let Some(run) = n.running[t] else { continue };
+            if run.yielding.is_some() || n.progress.contains_key(&run.r) {
+                continue;
             }
-            let urgent = insert_urgent(&n.problem, &mut n.plan, r, now_s, RAPID_PATIENCE_S);
-            n.problem.requests[r].windows = open;
-            if let Some(u) = urgent {
-                tracing::info!(
-                    request = n.ids[r],
-                    start_s = u.start,
-                    evicted = u.evicted.len(),
-                    "rapid response planned"
-                );
+            let dur = n.problem.requests[run.r].duration_s;
+            let start = n.problem.requests[run.r].pinned.as_ref().map_or(now_s, |p| p.starts[0]);
+            if start + dur < now_s {
+                pin(n, t, run.r, now_s - dur);
             }
         }
+    }
+
+    /// A closed telescope's night starts when it can open again; rapid-response
+    /// requests waiting for it are returned, to look for the soonest start again.
+    fn close_telescopes(&self, n: &mut Night, now_s: f64) -> Vec<usize> {
+        let mut rapid = Vec::new();
+        for (t, until) in n.closed_until.iter().enumerate() {
+            n.problem.telescopes[t].night.0 = until.map_or(0.0, |u| u.max(now_s));
+            if until.is_some() {
+                for &r in n.urgent.iter().filter(|r| n.plan.assigned[**r] == Some(t as u16)) {
+                    rapid.push(r);
+                }
+            }
+        }
+        for &r in &rapid {
+            n.urgent.remove(&r);
+            n.problem.requests[r].pinned = None;
+            n.plan.remove(&n.problem, r);
+        }
+        rapid
+    }
+
+    /// Offers the rest of the night to requests out of the plan, highest value
+    /// first, after the work about to start and only on telescopes in service.
+    fn reoffer(&self, n: &mut Night, mut retry: Vec<usize>, now_s: f64) {
         retry.sort_by(|a, b| {
             n.problem.requests[*b].value.total_cmp(&n.problem.requests[*a].value).then(a.cmp(b))
         });
         retry.dedup();
-        // Work about to start is not pushed back by new work: it goes after.
         let frozen = frozen_until(&n.plan, now_s);
         let down = self.down_mask();
         for r in retry {
+            if n.plan.is_planned(r) {
+                continue;
+            }
             cut_windows(&mut n.problem, r, now_s);
             self.insert_masked(n, r, &down, &frozen);
         }
-    }
-
-    /// Stores the published plan if its blocks changed: the plan of every night stays
-    /// readable (`teld plan --svg`) after the daemon has moved on.
-    async fn store_plan(&self) -> Result<(), StoreError> {
-        let view = self.view();
-        let key = serde_json::to_string(&(&view.telescopes, &view.unplanned)).unwrap_or_default();
-        let mut saved = self.saved.lock().await;
-        if *saved == key {
-            return Ok(());
-        }
-        let (Some(start), Some(updated)) = (&view.night_start, &view.updated_at) else {
-            return Ok(());
-        };
-        let parse = teld_driver_protocol::time::parse_utc;
-        let (Ok(night_start), Ok(updated_at)) = (parse(start), parse(updated)) else {
-            return Ok(());
-        };
-        let plan = crate::store::StoredPlan {
-            night_start,
-            updated_at,
-            json: serde_json::to_string(&view).unwrap_or_default(),
-            svg: super::svg::render(&view, &view.sun_altitudes, view.span_s),
-        };
-        self.ledger.store.save_plan(&plan).await?;
-        *saved = key;
-        Ok(())
     }
 
     /// Keeps each open request's state honest: scheduled iff in tonight's plan.
@@ -763,76 +834,6 @@ impl Planner {
             }
         }
         Ok(())
-    }
-
-    fn publish(&self, n: &Night, now: Epoch) {
-        let fmt = teld_driver_protocol::time::format_utc;
-        let at = |s: f64| n.start + Duration::from_seconds(s);
-        let step = (SVG_SAMPLE_S / GRID_S) as usize;
-        let telescopes = self
-            .telescopes
-            .iter()
-            .enumerate()
-            .map(|(t, tel)| {
-                let tl = &n.plan.timelines[t];
-                let blocks = tl
-                    .slots
-                    .iter()
-                    .zip(&tl.es)
-                    .map(|(s, &es)| {
-                        let id = n.ids[s.req as usize];
-                        let spec = &n.records[&id].spec;
-                        let req = &n.problem.requests[s.req as usize];
-                        let (ra_deg, dec_deg) = req.target.radec(es);
-                        PlannedBlock {
-                            request_id: id,
-                            name: spec.display_name().to_string(),
-                            start: fmt(at(es)),
-                            end: fmt(at(es + s.dur)),
-                            value: n.problem.requests[s.req as usize].value,
-                            ra_deg,
-                            dec_deg,
-                            class: spec.class,
-                            visit: s.visit,
-                            visits: req.visits,
-                            start_s: es,
-                            end_s: es + s.dur,
-                            altitudes: n
-                                .frames
-                                .iter()
-                                .enumerate()
-                                .step_by(step)
-                                .map(|(k, f)| {
-                                    let (ra_deg, dec_deg) = req.target.radec(k as f64 * GRID_S);
-                                    f.alt_deg(Icrs { ra_deg, dec_deg })
-                                })
-                                .collect(),
-                        }
-                    })
-                    .collect();
-                TelescopePlan { name: tel.name.clone(), blocks }
-            })
-            .collect();
-        let unplanned = n
-            .ids
-            .iter()
-            .enumerate()
-            .filter(|(r, id)| {
-                !n.plan.is_planned(*r) && n.records.get(id).is_some_and(|x| !x.state.is_final())
-            })
-            .map(|(_, id)| *id)
-            .collect();
-        let view = PlanView {
-            night_start: Some(fmt(n.start)),
-            night_end: Some(fmt(n.end)),
-            updated_at: Some(fmt(now)),
-            value: n.plan.value,
-            telescopes,
-            unplanned,
-            sun_altitudes: n.sun.clone(),
-            span_s: (n.end - n.start).to_seconds(),
-        };
-        *self.view.write().unwrap_or_else(|e| e.into_inner()) = view;
     }
 }
 
@@ -915,7 +916,6 @@ fn observable_runs(frames: &[SkyFrame], start: Epoch, vis: &Visibility) -> Vec<(
 }
 
 #[cfg(test)]
-#[path = "planner_tests.rs"]
 mod live_tests;
 
 #[cfg(test)]
