@@ -54,7 +54,8 @@ async fn setup(tels: &[&str]) -> (tempfile::TempDir, Ledger, Planner) {
     let store = Store::open(&Store::default_url(dir.path()).unwrap()).await.unwrap();
     let ledger = Ledger { store, core: Core::new(Default::default()), clock: Clock::manual(t0()) };
     let planned = tels.iter().map(|t| telescope(t)).collect();
-    let planner = Planner::new(ledger.clone(), site(), planned, -12.0, 1);
+    let (yields, _) = tokio::sync::watch::channel(Vec::new());
+    let planner = Planner::new(ledger.clone(), site(), planned, -12.0, 1, true, yields);
     (dir, ledger, planner)
 }
 

@@ -2,10 +2,10 @@
 //! lower-value work, and (with `observing.rapid_response_abort`) may make a running
 //! block of lower value yield its telescope.
 
+use teld_schedule::Pinned;
 use teld_schedule::plan::Placement;
 use teld_schedule::repair::{Urgent, insert_urgent};
 use teld_schedule::timeline::Slot;
-use teld_schedule::Pinned;
 
 use super::{Night, Planner, RAPID_PATIENCE_S};
 use crate::model::RequestId;
