@@ -21,7 +21,7 @@ fn a_tracklet_is_observed_as_spaced_visits() {
     let teld = Teld::start(&site, "2026-11-24T19:30:00", 300.0);
     let id = teld.submit(
         r#"{"name": "tracklet", "target": {"name": "C4X9Z2", "ra_deg": 22.5, "dec_deg": 20.1},
-            "exposure_s": 20, "count": 2, "filter": "R",
+            "exposure_s": 20, "count": 2, "filter": "R", "binning": 2,
             "tracklet": {"visits": 3, "min_spacing_min": 10, "max_spacing_min": 15}}"#,
     );
     let r = teld.wait_state(id, "completed", Duration::from_secs(120));
@@ -39,6 +39,14 @@ fn a_tracklet_is_observed_as_spaced_visits() {
     }
     let frames = r["frames"].as_array().unwrap();
     assert_eq!(frames.len(), 6, "2 frames per visit: {r}");
+    // Binned 2x2 on chip: half the default sensor's 1024 pixels a side.
+    let path = site.archive().join(frames[0]["path"].as_str().unwrap());
+    let mut fits = fitsio::FitsFile::open(&path).unwrap();
+    let hdu = fits.primary_hdu().unwrap();
+    let naxis1: i64 = hdu.read_key(&mut fits, "NAXIS1").unwrap();
+    let xbin: i64 = hdu.read_key(&mut fits, "XBINNING").unwrap();
+    let filter: String = hdu.read_key(&mut fits, "FILTER").unwrap();
+    assert_eq!((naxis1, xbin, filter.as_str()), (512, 2, "R"));
 
     let h = history(&r);
     let visits_done = h.iter().filter(|(s, d)| s == "scheduled" && d.starts_with("visit ")).count();

@@ -100,8 +100,13 @@ impl Mount {
 }
 
 impl Camera {
-    pub async fn start_exposure(&self, duration_s: f64, light: bool) -> Result<(), DeviceError> {
-        self.0.call(Call::StartExposure { duration: duration_s, light }).await.map(drop)
+    pub async fn start_exposure(
+        &self,
+        duration_s: f64,
+        light: bool,
+        bin: u32,
+    ) -> Result<(), DeviceError> {
+        self.0.call(Call::StartExposure { duration: duration_s, light, bin }).await.map(drop)
     }
 
     pub async fn abort_exposure(&self) -> Result<(), DeviceError> {

@@ -8,7 +8,7 @@ pub use request::{
     Constraints, RequestClass, RequestSpec, RequestState, Tracklet, Urgency, Window,
 };
 pub use target::{Motion, Target, TargetError};
-pub use validate::{FieldError, MAX_VISITS, PER_FRAME_OVERHEAD_S, SubmitContext};
+pub use validate::{FieldError, MAX_BINNING, MAX_VISITS, PER_FRAME_OVERHEAD_S, SubmitContext};
 
 /// Request ids are the store's row ids.
 pub type RequestId = i64;

@@ -26,6 +26,9 @@ pub struct RequestSpec {
     pub priority: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
+    /// On-chip binning, the same in x and y (1 to 4); unbinned if absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binning: Option<u32>,
     #[serde(default)]
     pub constraints: Constraints,
     /// Only observe inside this window; the request expires after its end. Kept for
@@ -264,6 +267,7 @@ impl RequestSpec {
             count: 5,
             priority: default_priority(),
             filter: None,
+            binning: None,
             constraints: Constraints::default(),
             window: None,
             windows: Vec::new(),

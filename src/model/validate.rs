@@ -159,6 +159,11 @@ impl RequestSpec {
         {
             errs.bad("filter", "must be 1 to 32 characters".into());
         }
+        if let Some(b) = self.binning
+            && !(1..=MAX_BINNING).contains(&b)
+        {
+            errs.bad("binning", format!("must be 1 to {MAX_BINNING}, got {b}"));
+        }
         if let Some(x) = &self.external_id
             && (x.trim().is_empty() || x.len() > 128)
         {
@@ -277,6 +282,9 @@ impl RequestSpec {
     }
 }
 
+/// Highest on-chip binning a request may ask for (ASCOM cameras commonly offer 1-4;
+/// a camera that offers less refuses the exposure, which fails the attempt).
+pub const MAX_BINNING: u32 = 4;
 /// Most visits in a tracklet.
 pub const MAX_VISITS: u32 = 10;
 /// Fastest proper motion accepted for a sidereal target, mas/yr (Barnard's star has

@@ -42,7 +42,7 @@ pub(super) async fn take_frame(
     let date_obs = clock.now();
     let mid = date_obs + hifitime::Duration::from_seconds(spec.exposure_s / 2.0);
     let target = motion.and_then(|m| m.place(&ctx.site.site(), mid).ok()).unwrap_or(pointed);
-    tel.camera.start_exposure(spec.exposure_s, true).await?;
+    tel.camera.start_exposure(spec.exposure_s, true, spec.binning.unwrap_or(1)).await?;
     let timeout = spec.exposure_s + cfg.readout_timeout_s;
     let cam = &tel.camera;
     let camera = wait_for(

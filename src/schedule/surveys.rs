@@ -86,6 +86,7 @@ fn spec(task: &FieldTask, night_index: i64, night: (Epoch, Epoch)) -> RequestSpe
         // RequestSpec::value is priority / 10.
         priority: (task.value * 10.0).round().clamp(1.0, 100.0) as u32,
         filter: task.filter.clone(),
+        binning: task.binning,
         constraints: Constraints {
             min_altitude_deg: c.min_altitude_deg,
             max_airmass: c.max_airmass,
@@ -119,6 +120,14 @@ pub fn check_against_site(surveys: &[Survey], telescopes: &[(String, Vec<String>
                     s.source()
                 ));
             }
+        }
+        if let Some(b) = s.tracklet().binning.filter(|b| *b > crate::model::MAX_BINNING) {
+            out.push(format!(
+                "survey `{}` ({}): binning {b} is more than teld offers (1 to {})",
+                s.name(),
+                s.source(),
+                crate::model::MAX_BINNING
+            ));
         }
         if let Some(f) = &s.tracklet().filter {
             let usable = telescopes

@@ -42,10 +42,14 @@ pub enum Call {
     },
 
     // ---- camera (ICameraV4) ----
-    /// Start an exposure and return at once; completion is `image_ready`.
+    /// Start an exposure and return at once; completion is `image_ready`. `bin` is
+    /// the on-chip binning, the same in x and y (ASCOM BinX = BinY); sent only when
+    /// not 1, so drivers that predate it keep working unbinned.
     StartExposure {
         duration: f64,
         light: bool,
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        bin: u32,
     },
     AbortExposure,
     /// Write the last image's pixels to `spool_path` and answer with [`crate::ImageInfo`].
@@ -60,6 +64,14 @@ pub enum Call {
     OpenShutter,
     /// Asynchronous; confirmed by `shutter_status == closed`.
     CloseShutter,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(v: &u32) -> bool {
+    *v == 1
 }
 
 impl Call {

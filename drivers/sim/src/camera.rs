@@ -18,12 +18,17 @@ pub enum CameraError {
     Busy(CameraStatus),
     #[error("no image is ready: call start_exposure and wait for image_ready before read_image")]
     NoImage,
+    #[error("binning {0} is not supported: 1 to {MAX_BIN} (ASCOM MaxBinX)")]
+    BadBinning(u32),
 }
+
+/// Highest on-chip binning the simulated camera offers (ASCOM MaxBinX = MaxBinY).
+pub const MAX_BIN: u32 = 4;
 
 impl Coded for CameraError {
     fn code(&self) -> ErrorCode {
         match self {
-            CameraError::BadDuration { .. } => ErrorCode::InvalidValue,
+            CameraError::BadDuration { .. } | CameraError::BadBinning(_) => ErrorCode::InvalidValue,
             CameraError::Busy(_) | CameraError::NoImage => ErrorCode::InvalidOperation,
         }
     }
@@ -35,6 +40,7 @@ struct Exposure {
     start: Epoch,
     duration: f64,
     light: bool,
+    bin: u32,
     /// Filled in when the shutter closes.
     scene: Option<Scene>,
 }
@@ -100,6 +106,7 @@ impl Camera {
     pub fn state(&self, t: Epoch) -> CameraState {
         let (camera_state, image_ready, percent_completed) = self.status(t);
         let c = &self.cfg;
+        let bin = self.active.as_ref().or(self.ready.as_ref()).map_or(1, |e| e.bin);
         CameraState {
             connected: true,
             camera_state,
@@ -110,8 +117,8 @@ impl Camera {
             camera_y_size: c.height,
             pixel_size_x: c.pixel_size_um,
             pixel_size_y: c.pixel_size_um,
-            bin_x: 1,
-            bin_y: 1,
+            bin_x: bin,
+            bin_y: bin,
             sensor_name: c.sensor_name.clone(),
             electrons_per_adu: c.gain_e_per_adu,
         }
@@ -144,7 +151,11 @@ impl Camera {
         now: Epoch,
         duration: f64,
         light: bool,
+        bin: u32,
     ) -> Result<(), CameraError> {
+        if !(1..=MAX_BIN).contains(&bin) {
+            return Err(CameraError::BadBinning(bin));
+        }
         let max = self.cfg.max_exposure_s;
         if !(duration.is_finite() && (0.0..=max).contains(&duration)) {
             return Err(CameraError::BadDuration { duration, max });
@@ -154,7 +165,7 @@ impl Camera {
             return Err(CameraError::Busy(status));
         }
         self.ready = None;
-        self.active = Some(Exposure { start: now, duration, light, scene: None });
+        self.active = Some(Exposure { start: now, duration, light, bin, scene: None });
         Ok(())
     }
 
@@ -184,17 +195,32 @@ impl Camera {
             _ => return Err(CameraError::Busy(status)),
         };
         let scene = e.scene.clone().ok_or(CameraError::NoImage)?;
+        let cfg = binned(&self.cfg, e.bin);
         let info = ImageInfo {
-            width: self.cfg.width,
-            height: self.cfg.height,
+            width: cfg.width,
+            height: cfg.height,
             pixel_type: PixelType::U16,
             exposure_start: teld_driver_protocol::time::format_utc(e.start),
             duration: e.duration,
             light: e.light,
-            bin_x: 1,
-            bin_y: 1,
+            bin_x: e.bin,
+            bin_y: e.bin,
         };
-        Ok(Frame { cfg: self.cfg.clone(), scene, info })
+        Ok(Frame { cfg, scene, info })
+    }
+}
+
+/// The sensor as a binned readout sees it: fewer, larger pixels, each collecting the
+/// sky and dark current of `bin²` pixels and read out once (on-chip binning).
+fn binned(cfg: &CameraSettings, bin: u32) -> CameraSettings {
+    let b = bin as f64;
+    CameraSettings {
+        width: cfg.width / bin,
+        height: cfg.height / bin,
+        pixel_size_um: cfg.pixel_size_um * b,
+        plate_scale_arcsec: cfg.plate_scale_arcsec * b,
+        dark_e_per_s: cfg.dark_e_per_s * b * b,
+        ..cfg.clone()
     }
 }
 
@@ -223,7 +249,7 @@ mod tests {
     fn exposes_reads_out_then_holds_the_image() {
         let mut c = Camera::new(CameraSettings::default());
         assert_eq!(c.state(t(0.0)).camera_state, CameraStatus::Idle);
-        c.start_exposure(t(0.0), 60.0, true).unwrap();
+        c.start_exposure(t(0.0), 60.0, true, 1).unwrap();
         let s = c.state(t(30.0));
         assert_eq!(
             (s.camera_state, s.image_ready, s.percent_completed),
@@ -231,7 +257,7 @@ mod tests {
         );
         assert_eq!(c.next_change_after(t(30.0)), Some(t(60.0)));
         assert_eq!(
-            c.start_exposure(t(30.0), 1.0, true),
+            c.start_exposure(t(30.0), 1.0, true, 1),
             Err(CameraError::Busy(CameraStatus::Exposing))
         );
         c.settle(t(61.0), scene);
@@ -247,7 +273,7 @@ mod tests {
         assert_eq!(f.info.exposure_start, "2026-11-24T23:00:00.000000");
         assert_eq!((f.info.width, f.info.duration, f.info.light), (1024, 60.0, true));
         assert!(c.frame(t(100.0)).is_ok(), "still ready after a read (ASCOM)");
-        c.start_exposure(t(100.0), 1.0, false).unwrap();
+        c.start_exposure(t(100.0), 1.0, false, 1).unwrap();
         assert!(!c.state(t(100.0)).image_ready, "a new exposure clears image_ready");
     }
 
@@ -255,24 +281,39 @@ mod tests {
     fn refuses_bad_durations_with_the_limits() {
         let mut c = Camera::new(CameraSettings::default());
         for d in [-1.0, 3601.0, f64::NAN] {
-            let e = c.start_exposure(t(0.0), d, true).unwrap_err();
+            let e = c.start_exposure(t(0.0), d, true, 1).unwrap_err();
             assert_eq!(e.code(), ErrorCode::InvalidValue);
             assert!(e.to_string().contains("3600"), "{e}");
         }
-        c.start_exposure(t(0.0), 0.0, false).unwrap();
+        c.start_exposure(t(0.0), 0.0, false, 1).unwrap();
         assert_eq!(c.state(t(0.0)).camera_state, CameraStatus::Reading, "bias frames read at once");
     }
 
     #[test]
     fn abort_discards_the_frame() {
         let mut c = Camera::new(CameraSettings::default());
-        c.start_exposure(t(0.0), 60.0, true).unwrap();
+        c.start_exposure(t(0.0), 60.0, true, 1).unwrap();
         c.abort_exposure(t(10.0));
         let s = c.state(t(10.0));
         assert!(s.camera_state == CameraStatus::Idle && !s.image_ready);
         assert_eq!(c.frame(t(10.0)).unwrap_err(), CameraError::NoImage);
         assert_eq!(c.next_change_after(t(10.0)), None);
         c.abort_exposure(t(11.0)); // idle: harmless
-        c.start_exposure(t(11.0), 1.0, true).unwrap();
+        c.start_exposure(t(11.0), 1.0, true, 1).unwrap();
+    }
+
+    #[test]
+    fn binning_gives_fewer_larger_pixels_and_is_reported() {
+        let mut c = Camera::new(CameraSettings::default());
+        let full = (c.cfg.width, c.cfg.height, c.cfg.plate_scale_arcsec);
+        c.start_exposure(t(0.0), 1.0, true, 2).unwrap();
+        assert_eq!((c.state(t(0.5)).bin_x, c.state(t(0.5)).bin_y), (2, 2));
+        c.settle(t(100.0), scene);
+        let f = c.frame(t(100.0)).unwrap();
+        assert_eq!((f.info.width, f.info.height), (full.0 / 2, full.1 / 2));
+        assert_eq!((f.info.bin_x, f.info.bin_y), (2, 2));
+        assert_eq!(f.cfg.plate_scale_arcsec, full.2 * 2.0);
+        let e = c.start_exposure(t(200.0), 1.0, true, 5).unwrap_err();
+        assert!(e.to_string().contains("binning 5"), "{e}");
     }
 }

@@ -274,8 +274,8 @@ impl Observatory {
                 self.mount.set_tracking(now, tracking)?;
                 done()
             }
-            (DeviceKind::Camera, Call::StartExposure { duration, light }) => {
-                self.camera.start_exposure(now, duration, light)?;
+            (DeviceKind::Camera, Call::StartExposure { duration, light, bin }) => {
+                self.camera.start_exposure(now, duration, light, bin)?;
                 done()
             }
             (DeviceKind::Camera, Call::AbortExposure) => {

@@ -85,7 +85,7 @@ async fn a_night_of_work_at_600x() {
     )
     .await;
 
-    c.ok(Some("camera"), Call::StartExposure { duration: 60.0, light: true }).await;
+    c.ok(Some("camera"), Call::StartExposure { duration: 60.0, light: true, bin: 1 }).await;
     c.state(
         "camera",
         "reading",

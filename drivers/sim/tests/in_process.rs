@@ -64,8 +64,9 @@ async fn requests_are_routed_or_refused_with_the_right_code() {
     let (code, msg) = error_of(c.call(Some("telescope"), Call::GetState).await);
     assert_eq!(code, ErrorCode::BadRequest);
     assert!(msg.contains("telescope"), "{msg}");
-    let (code, _) =
-        error_of(c.call(Some("weather"), Call::StartExposure { duration: 1.0, light: true }).await);
+    let (code, _) = error_of(
+        c.call(Some("weather"), Call::StartExposure { duration: 1.0, light: true, bin: 1 }).await,
+    );
     assert_eq!(code, ErrorCode::NotImplemented);
     let (code, _) = error_of(c.call(Some("camera"), Call::Park).await);
     assert_eq!(code, ErrorCode::NotImplemented);
@@ -111,10 +112,11 @@ async fn transitions_happen_exactly_when_the_clock_reaches_them() {
     )
     .await;
 
-    c.ok(Some("camera"), Call::StartExposure { duration: 30.0, light: false }).await;
+    c.ok(Some("camera"), Call::StartExposure { duration: 30.0, light: false, bin: 1 }).await;
     let early = c.call(Some("camera"), Call::ReadImage { spool_path: "a.raw".into() }).await;
     assert_eq!(error_of(early).0, ErrorCode::InvalidOperation);
-    let busy = c.call(Some("camera"), Call::StartExposure { duration: 1.0, light: true }).await;
+    let busy =
+        c.call(Some("camera"), Call::StartExposure { duration: 1.0, light: true, bin: 1 }).await;
     assert_eq!(error_of(busy).0, ErrorCode::InvalidOperation);
     // Jump past both the exposure end and the readout end: both are reported, in order.
     set_clock(&mut c, at(100.0)).await;
