@@ -128,3 +128,17 @@ async fn a_telescope_out_of_service_hands_its_work_over() {
     assert!(matches!(back, Next::Idle | Next::WaitUntil(_) | Next::Block(_)));
     assert_eq!(count(&planner, 0) + count(&planner, 1), 4, "nothing lost");
 }
+
+#[tokio::test]
+async fn a_block_that_would_cross_a_limit_is_not_started() {
+    let (_dir, ledger, planner) = setup(&["t1"]).await;
+    let id = ledger.submit(&spec(22.5, 20.1, None)).await.unwrap().id;
+    planner.next("t1", t0(), night_end()).await.unwrap();
+    let guard = planner.state.lock().await;
+    let n = guard.as_ref().unwrap();
+    let r = n.index[&id];
+    assert!(planner.fits_now(n, 0, r, t0()), "up in the evening");
+    // At 03:30 UTC this target is below the 30° limit at La Palma.
+    let late = Epoch::from_gregorian_utc(2026, 11, 25, 3, 30, 0, 0);
+    assert!(!planner.fits_now(n, 0, r, late), "it would cross the limit");
+}

@@ -312,6 +312,9 @@ impl Planner {
                 Pick::Broken(r, why) => self.break_tracklet(n, r, &why, now_s).await?,
                 Pick::Wait(at) => break Next::WaitUntil(n.start + Duration::from_seconds(at)),
                 Pick::Idle => break Next::Idle,
+                Pick::Run(r, 0) if !self.fits_now(n, ti, r, now) => {
+                    self.postpone(n, ti, r, now_s);
+                }
                 Pick::Run(r, visit) => {
                     break Next::Block(Box::new(self.dispatch(n, ti, r, visit, now_s)));
                 }
@@ -429,6 +432,35 @@ impl Planner {
             }
         };
         if due > now_s { Pick::Wait(due) } else { Pick::Run(r, slot.visit) }
+    }
+
+    /// The exact check at dispatch: can the first visit of `r` run from now to its
+    /// end without crossing a limit? The plan's one-minute grid can be a minute off
+    /// at a window's edge, and a block that started late may no longer fit; a block
+    /// is never started if it would cross a limit.
+    fn fits_now(&self, n: &Night, ti: usize, r: usize, now: Epoch) -> bool {
+        let Some(rec) = n.records.get(&n.ids[r]) else { return false };
+        // Dispatched up to a slew early: the visit itself starts at its planned time.
+        let tl = &n.plan.timelines[ti];
+        let es = tl.slots.iter().zip(&tl.es).find(|(s, _)| s.req as usize == r).map(|(_, e)| *e);
+        let start = now.max(n.start + Duration::from_seconds(es.unwrap_or(0.0)));
+        let end = start + Duration::from_seconds(n.problem.requests[r].duration_s);
+        let frames = Frames::default();
+        let vis = Visibility::new(&self.telescopes[ti].limits, &frames, &rec.spec);
+        vis.observable_over(start, end) && vis.window_allows(start, end)
+    }
+
+    /// `r` cannot start now on `ti`: that telescope gets it no earlier than a grid
+    /// step later, and the rest of the night is offered to it again, so the same
+    /// block is not handed out over and over.
+    fn postpone(&self, n: &mut Night, ti: usize, r: usize, now_s: f64) {
+        let id = n.ids[r];
+        tracing::info!(request = id, telescope = %self.telescopes[ti].name, "not started: it would cross a limit before its end; offered later");
+        n.urgent.remove(&r);
+        n.problem.requests[r].pinned = None;
+        n.plan.remove(&n.problem, r);
+        cut_telescope(&mut n.problem, r, ti, now_s.max(0.0) + GRID_S);
+        self.reoffer(n, vec![r], now_s.max(0.0));
     }
 
     /// Hands out visit `visit` of request `r`; the first visit of a tracklet pins
