@@ -1,0 +1,201 @@
+//! `application/imagebytes` (Alpaca API v1, ImageArray): a 44-byte header of eleven
+//! little-endian 32-bit integers, then the pixels. ASCOM arrays are indexed [x][y], so
+//! the wire order has y varying fastest; teld (and FITS) want x fastest, so the
+//! decoder transposes. The pixel type teld stores follows what was transmitted, never
+//! widened needlessly: the PyPI simulators declare Int32 images but send UInt16.
+
+use teld_driver_protocol::PixelType;
+
+const HEADER_LEN: usize = 44;
+
+/// ASCOM ImageArrayElementTypes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ElementType {
+    Int16,
+    Int32,
+    Double,
+    Single,
+    UInt64,
+    Byte,
+    Int64,
+    UInt16,
+    UInt32,
+}
+
+impl ElementType {
+    fn from_code(code: i32) -> Option<ElementType> {
+        Some(match code {
+            1 => ElementType::Int16,
+            2 => ElementType::Int32,
+            3 => ElementType::Double,
+            4 => ElementType::Single,
+            5 => ElementType::UInt64,
+            6 => ElementType::Byte,
+            7 => ElementType::Int64,
+            8 => ElementType::UInt16,
+            9 => ElementType::UInt32,
+            _ => return None,
+        })
+    }
+
+    fn size(self) -> usize {
+        match self {
+            ElementType::Byte => 1,
+            ElementType::Int16 | ElementType::UInt16 => 2,
+            ElementType::Int32 | ElementType::UInt32 | ElementType::Single => 4,
+            ElementType::Double | ElementType::Int64 | ElementType::UInt64 => 8,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ImageBytesError {
+    #[error(
+        "image is {0} bytes, shorter than the 44-byte ImageBytes header: the download was cut short; take the image again"
+    )]
+    Short(usize),
+    #[error(
+        "ImageBytes metadata version {0}; teld reads version 1: update the driver or the server"
+    )]
+    Version(i32),
+    #[error("the camera reported error 0x{number:X} instead of an image: {message}")]
+    Device { number: i32, message: String },
+    #[error("{what} element type {code} is not an ASCOM ImageArrayElementType (1-9)")]
+    ElementType { what: &'static str, code: i32 },
+    #[error("rank {0} images are not supported (2 = monochrome); use a monochrome readout")]
+    Rank(i32),
+    #[error("dimensions {0}×{1} are not positive")]
+    Dimensions(i32, i32),
+    #[error("header says the pixels start at byte {start}, outside the {len}-byte image")]
+    DataStart { start: i32, len: usize },
+    #[error(
+        "{width}×{height} pixels of {size} bytes need {need} bytes, the image has {have}: the download was cut short or the header is wrong"
+    )]
+    Length { width: usize, height: usize, size: usize, need: usize, have: usize },
+    #[error(
+        "pixel value {value} does not fit the stored {pixel:?} type; such a camera is not supported yet"
+    )]
+    Range { value: String, pixel: PixelType },
+}
+
+/// A decoded monochrome image, pixels row-major with x varying fastest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Image {
+    pub width: usize,
+    pub height: usize,
+    pub pixel: PixelType,
+    /// Little-endian bytes of `pixel`, ready for the spool file.
+    pub data: Vec<u8>,
+    pub client_transaction_id: u32,
+}
+
+fn field(bytes: &[u8], k: usize) -> i32 {
+    i32::from_le_bytes([bytes[4 * k], bytes[4 * k + 1], bytes[4 * k + 2], bytes[4 * k + 3]])
+}
+
+pub fn decode(bytes: &[u8]) -> Result<Image, ImageBytesError> {
+    if bytes.len() < HEADER_LEN {
+        return Err(ImageBytesError::Short(bytes.len()));
+    }
+    let version = field(bytes, 0);
+    if version != 1 {
+        return Err(ImageBytesError::Version(version));
+    }
+    let error = field(bytes, 1);
+    let start = field(bytes, 4);
+    let start_at = usize::try_from(start)
+        .ok()
+        .filter(|&s| s >= HEADER_LEN && s <= bytes.len())
+        .ok_or(ImageBytesError::DataStart { start, len: bytes.len() })?;
+    if error != 0 {
+        let message = String::from_utf8_lossy(&bytes[start_at..]).trim().to_string();
+        return Err(ImageBytesError::Device { number: error, message });
+    }
+    let code = field(bytes, 6);
+    let sent = ElementType::from_code(code)
+        .ok_or(ImageBytesError::ElementType { what: "transmission", code })?;
+    let declared = field(bytes, 5);
+    ElementType::from_code(declared)
+        .ok_or(ImageBytesError::ElementType { what: "image", code: declared })?;
+    let rank = field(bytes, 7);
+    if rank != 2 {
+        return Err(ImageBytesError::Rank(rank));
+    }
+    let (d1, d2) = (field(bytes, 8), field(bytes, 9));
+    let (Ok(width), Ok(height)) = (usize::try_from(d1), usize::try_from(d2)) else {
+        return Err(ImageBytesError::Dimensions(d1, d2));
+    };
+    if width == 0 || height == 0 {
+        return Err(ImageBytesError::Dimensions(d1, d2));
+    }
+    let size = sent.size();
+    let need = width * height * size;
+    let pixels = &bytes[start_at..];
+    if pixels.len() != need {
+        return Err(ImageBytesError::Length { width, height, size, need, have: pixels.len() });
+    }
+    let pixel = stored_type(sent);
+    let mut data = vec![0u8; width * height * pixel.bytes()];
+    for x in 0..width {
+        for y in 0..height {
+            let src = &pixels[(x * height + y) * size..][..size];
+            let dst = &mut data[(y * width + x) * pixel.bytes()..][..pixel.bytes()];
+            convert(sent, src, pixel, dst)?;
+        }
+    }
+    Ok(Image { width, height, pixel, data, client_transaction_id: field(bytes, 2) as u32 })
+}
+
+/// What teld stores for a transmitted type: the narrowest of its pixel types that
+/// holds every value of it (64-bit integers are checked value by value).
+fn stored_type(sent: ElementType) -> PixelType {
+    match sent {
+        ElementType::Byte | ElementType::UInt16 => PixelType::U16,
+        ElementType::Int16
+        | ElementType::Int32
+        | ElementType::UInt32
+        | ElementType::Int64
+        | ElementType::UInt64 => PixelType::I32,
+        ElementType::Single | ElementType::Double => PixelType::F32,
+    }
+}
+
+fn convert(
+    sent: ElementType,
+    src: &[u8],
+    pixel: PixelType,
+    dst: &mut [u8],
+) -> Result<(), ImageBytesError> {
+    let b4 = || [src[0], src[1], src[2], src[3]];
+    let b8 = || [src[0], src[1], src[2], src[3], src[4], src[5], src[6], src[7]];
+    let int: i128 = match sent {
+        ElementType::Byte => src[0] as i128,
+        ElementType::Int16 => i16::from_le_bytes([src[0], src[1]]) as i128,
+        ElementType::UInt16 => u16::from_le_bytes([src[0], src[1]]) as i128,
+        ElementType::Int32 => i32::from_le_bytes(b4()) as i128,
+        ElementType::UInt32 => u32::from_le_bytes(b4()) as i128,
+        ElementType::Int64 => i64::from_le_bytes(b8()) as i128,
+        ElementType::UInt64 => u64::from_le_bytes(b8()) as i128,
+        ElementType::Single => {
+            let v = f32::from_le_bytes(b4());
+            dst.copy_from_slice(&v.to_le_bytes());
+            return Ok(());
+        }
+        ElementType::Double => {
+            let v = f64::from_le_bytes(b8()) as f32;
+            dst.copy_from_slice(&v.to_le_bytes());
+            return Ok(());
+        }
+    };
+    let range = || ImageBytesError::Range { value: int.to_string(), pixel };
+    match pixel {
+        PixelType::U16 => {
+            dst.copy_from_slice(&u16::try_from(int).map_err(|_| range())?.to_le_bytes())
+        }
+        PixelType::I32 => {
+            dst.copy_from_slice(&i32::try_from(int).map_err(|_| range())?.to_le_bytes())
+        }
+        PixelType::F32 => dst.copy_from_slice(&(int as f32).to_le_bytes()),
+    }
+    Ok(())
+}
