@@ -10,7 +10,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::daemon::{Teld, TestSite};
+use common::daemon::{Teld, TestSite, history};
 use common::http;
 use serde_json::Value;
 use teld_driver_protocol::time::parse_utc;
@@ -72,21 +72,6 @@ impl Req<'_> {
 
 fn normal(name: &str, ra: f64, dec: f64, exposure: f64, count: u32, priority: u32) -> Req<'_> {
     Req { name, ra, dec, exposure, count, priority, class: "normal", window: None }
-}
-
-/// (state, detail) of every history entry.
-fn history(r: &Value) -> Vec<(String, String)> {
-    r["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["state"].as_str().unwrap().to_string(),
-                e["detail"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect()
 }
 
 /// When the request last entered `state` (simulated UTC).

@@ -8,7 +8,10 @@
 //! out, and the plan is moved to "now", which drops and re-inserts whatever no longer
 //! fits after weather, faults or overruns. Nothing is planned from scratch mid-night.
 
+mod availability;
+mod grid;
 mod rapid;
+mod tracklet;
 mod view;
 
 pub use rapid::Yield;
@@ -165,76 +168,6 @@ impl Planner {
             state: Mutex::new(None),
             view: Arc::new(RwLock::new(PlanView::default())),
         }
-    }
-
-    /// A telescope went out of service (`available = false`: its drivers are down)
-    /// or came back. Its planned work is offered to the other telescopes at once, a
-    /// tracklet under way on it is broken; when it is back, the next repair offers
-    /// it work again.
-    pub async fn set_available(&self, tel: &str, available: bool) -> Result<(), StoreError> {
-        let Some(ti) = self.telescopes.iter().position(|t| t.name == tel) else { return Ok(()) };
-        {
-            let mut down = self.down.lock().unwrap_or_else(|e| e.into_inner());
-            if down[ti] != available {
-                return Ok(());
-            }
-            down[ti] = !available;
-        }
-        tracing::warn!(
-            telescope = tel,
-            available,
-            "telescope availability changed; repairing the plan"
-        );
-        let mut guard = self.state.lock().await;
-        let Some(n) = guard.as_mut() else { return Ok(()) };
-        if available {
-            return Ok(());
-        }
-        let on_it: Vec<usize> = n.plan.timelines[ti].slots.iter().map(|s| s.req as usize).collect();
-        let mut moved = Vec::new();
-        for r in on_it {
-            if n.progress.contains_key(&r) {
-                let why = format!("tracklet broken: telescope {tel} is out of service");
-                let now_s = (self.ledger.clock.now() - n.start).to_seconds();
-                self.break_tracklet(n, r, &why, now_s).await?;
-            } else if n.plan.is_planned(r) {
-                n.plan.remove_many(&n.problem, &[r]);
-            }
-            moved.push(r);
-        }
-        moved.sort_by(|a, b| {
-            n.problem.requests[*b].value.total_cmp(&n.problem.requests[*a].value).then(a.cmp(b))
-        });
-        moved.dedup();
-        let down = self.down_mask();
-        let frozen = frozen_until(&n.plan, 0.0);
-        for r in moved {
-            self.insert_masked(n, r, &down, &frozen);
-        }
-        Ok(())
-    }
-
-    fn down_mask(&self) -> Vec<bool> {
-        self.down.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// Offers request `r` the plan's free time on telescopes that are up, after each
-    /// one's frozen work; its windows are left as they were.
-    fn insert_masked(&self, n: &mut Night, r: usize, down: &[bool], frozen: &[f64]) -> bool {
-        let open = n.problem.requests[r].windows.clone();
-        for (t, from) in frozen.iter().enumerate() {
-            if down[t] {
-                n.problem.requests[r].windows[t].clear();
-            } else {
-                cut_telescope(&mut n.problem, r, t, *from);
-            }
-        }
-        let placed = best_over_telescopes(&n.problem, &mut n.plan, r);
-        if let Some(pl) = &placed {
-            n.plan.commit(&n.problem, r, pl);
-        }
-        n.problem.requests[r].windows = open;
-        placed.is_some()
     }
 
     /// Surveys to queue fields of at the start of each night.
@@ -506,66 +439,6 @@ impl Planner {
         Block { request: n.records[&id].clone(), frames_done: 0, duration_s: dur, visit, visits }
     }
 
-    /// A visit of a tracklet ended. Completed: the next one is due. Not completed:
-    /// the tracklet is broken (all or nothing) and is planned afresh.
-    pub async fn visit_finished(
-        &self,
-        id: RequestId,
-        visit: u32,
-        completed: bool,
-        started: Option<Epoch>,
-    ) -> Result<(), StoreError> {
-        let mut guard = self.state.lock().await;
-        let Some(n) = guard.as_mut() else { return Ok(()) };
-        let Some(&r) = n.index.get(&id) else { return Ok(()) };
-        if completed {
-            let start_s = started.map(|t| (t - n.start).to_seconds());
-            if let Some(p) = n.progress.get_mut(&r) {
-                p.done = p.done.max(visit + 1);
-                // The observation's recorded start, not the dispatch: the next visit
-                // keeps its spacing from what the store shows.
-                if let (Some(s), Some(slot)) = (start_s, p.started.get_mut(visit as usize)) {
-                    *slot = s;
-                }
-            }
-            return Ok(());
-        }
-        let why = format!(
-            "tracklet broken: visit {} of {} did not complete",
-            visit + 1,
-            n.problem.requests[r].visits
-        );
-        let now_s = (self.ledger.clock.now() - n.start).to_seconds();
-        self.break_tracklet(n, r, &why, now_s).await
-    }
-
-    /// Unpins a tracklet, takes it out of the plan and puts it back in the queue; the
-    /// next repair offers it the rest of the night from its first visit.
-    async fn break_tracklet(
-        &self,
-        n: &mut Night,
-        r: usize,
-        why: &str,
-        now_s: f64,
-    ) -> Result<(), StoreError> {
-        n.progress.remove(&r);
-        n.problem.requests[r].pinned = None;
-        n.plan.remove_many(&n.problem, &[r]);
-        let id = n.ids[r];
-        tracing::warn!(request = id, "{why}");
-        let from = [RequestState::Scheduled, RequestState::Observing];
-        if self.ledger.transition(id, &from, RequestState::Queued, Some(why)).await?
-            && let Some(rec) = n.records.get_mut(&id)
-        {
-            rec.state = RequestState::Queued;
-        }
-        // All or nothing: offered the rest of the night from its first visit.
-        cut_windows(&mut n.problem, r, now_s.max(0.0));
-        let frozen = frozen_until(&n.plan, now_s.max(0.0));
-        self.insert_masked(n, r, &self.down_mask(), &frozen);
-        Ok(())
-    }
-
     /// Open requests, after expiring those whose windows have all ended. Observing
     /// ones are included: a tracklet under way keeps its place in the plan.
     async fn open_requests(&self, now: Epoch) -> Result<Vec<RequestRecord>, StoreError> {
@@ -655,76 +528,6 @@ impl Planner {
             "night planned"
         );
         night
-    }
-
-    /// Adds a request to the problem (not to the plan); `from` is the earliest start.
-    fn add(&self, n: &mut Night, rec: RequestRecord, from: f64) -> usize {
-        let spec = &rec.spec;
-        let duration = spec.visit_duration_s();
-        let cache = Frames::default();
-        let night = (from, n.problem.telescopes[0].night.1);
-        let (windows, penalties): (Vec<_>, Vec<_>) = self
-            .telescopes
-            .iter()
-            .map(|t| {
-                if spec.filter.as_ref().is_some_and(|f| !t.filters.contains(f))
-                    || !(spec.telescopes.is_empty() || spec.telescopes.contains(&t.name))
-                {
-                    return (Vec::new(), Vec::new());
-                }
-                let vis = Visibility::new(&t.limits, &cache, spec);
-                let runs = observable_runs(&n.frames, n.start, &vis);
-                let windows = Problem::effective_windows(&runs, None, night, duration);
-                let penalty = if windows.is_empty() {
-                    Vec::new()
-                } else {
-                    preference_row(&n.frames, &vis, duration)
-                };
-                (windows, penalty)
-            })
-            .unzip();
-        let preference = Some(teld_schedule::Preference::new(0.0, GRID_S, penalties));
-        let target = self.planning_target(n, spec);
-        let request = Request {
-            id: rec.id.to_string(),
-            value: spec.value(),
-            visits: spec.visits(),
-            duration_s: duration,
-            spacing: spec.tracklet.map(|t| (t.min_spacing_min * 60.0, t.max_spacing_min * 60.0)),
-            target,
-            windows,
-            pinned: None,
-            preference,
-        };
-        let r = n.problem.push_request(request);
-        n.plan.add_request();
-        n.ids.push(rec.id);
-        n.index.insert(rec.id, r);
-        n.records.insert(rec.id, rec);
-        r
-    }
-
-    /// The target as the planner's slew model sees it: a fixed place, or for a
-    /// moving target its track sampled over the night.
-    fn planning_target(&self, n: &Night, spec: &crate::model::RequestSpec) -> Target {
-        let Ok(motion) = spec.target.motion() else { return Target::fixed(0.0, 0.0) };
-        let span = (n.end - n.start).to_seconds();
-        let place = |s: f64| motion.place(&self.site, n.start + Duration::from_seconds(s)).ok();
-        if !motion.is_moving() {
-            let p = place(span / 2.0).unwrap_or(Icrs { ra_deg: 0.0, dec_deg: 0.0 });
-            return Target::fixed(p.ra_deg, p.dec_deg);
-        }
-        let steps = (span / EPHEMERIS_STEP_S).ceil().max(1.0) as usize;
-        let mut last = Icrs { ra_deg: 0.0, dec_deg: 0.0 };
-        let rows = (0..=steps)
-            .map(|k| {
-                // Outside an ephemeris table's span the target is unobservable anyway
-                // (the visibility grid says so); hold the last place for the slews.
-                last = place(k as f64 * EPHEMERIS_STEP_S).unwrap_or(last);
-                (last.ra_deg, last.dec_deg)
-            })
-            .collect();
-        Target::ephemeris(0.0, EPHEMERIS_STEP_S, rows)
     }
 
     /// Brings the plan to `now` and the set of open requests.
@@ -902,104 +705,7 @@ fn frozen_until(plan: &Plan, now_s: f64) -> Vec<f64> {
         .collect()
 }
 
-/// Soft preferences, in seconds of telescope time per unit: a visit at airmass 2
-/// is worth moving by up to half its length of slewing, as is one beside a full
-/// Moon. They only choose among legal places (docs/SCHEDULER.md).
-const AIRMASS_WEIGHT: f64 = 0.5;
-const MOON_WEIGHT: f64 = 0.5;
-/// Closer to the Moon than this, its light counts against a place.
-const MOON_GLARE_DEG: f64 = 90.0;
-
-/// The soft-preference penalty of starting a visit of `dur` at each grid instant:
-/// airmass above 1, and the Moon's light when it is up, bright and near.
-fn preference_row(frames: &[SkyFrame], vis: &Visibility, dur: f64) -> Vec<f32> {
-    frames
-        .iter()
-        .map(|f| {
-            let Some(place) = vis.place(f.epoch) else { return 0.0 };
-            let alt = f.alt_deg(place);
-            let airmass = teld_astro::airmass::young1994(alt).unwrap_or(10.0).min(10.0);
-            let moon = if f.moon_alt_deg > 0.0 {
-                let near = (1.0 - f.moon_separation_deg(place) / MOON_GLARE_DEG).max(0.0);
-                f.moon_illumination * near
-            } else {
-                0.0
-            };
-            (dur * (AIRMASS_WEIGHT * (airmass - 1.0) + MOON_WEIGHT * moon)) as f32
-        })
-        .collect()
-}
-
-/// The stretches of the night's grid where `vis` allows observing, as (first, last)
-/// grid instants in seconds from `start`.
-fn observable_runs(frames: &[SkyFrame], start: Epoch, vis: &Visibility) -> Vec<(f64, f64)> {
-    let mut runs: Vec<(f64, f64)> = Vec::new();
-    for (k, f) in frames.iter().enumerate() {
-        let tk = k as f64 * GRID_S;
-        let at = start + Duration::from_seconds(tk);
-        if vis.observable_in(f) && vis.window_allows(at, at) {
-            match runs.last_mut() {
-                Some(r) if (r.1 - (tk - GRID_S)).abs() < 1e-6 => r.1 = tk,
-                _ => runs.push((tk, tk)),
-            }
-        }
-    }
-    runs
-}
-
 #[cfg(test)]
 mod live_tests;
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn problem(window_start: f64) -> Problem {
-        let tel = Telescope {
-            id: "t1".into(),
-            night: (0.0, 36_000.0),
-            settle_s: 10.0,
-            rate_deg_per_s: Some(2.0),
-        };
-        let req = Request {
-            id: "1".into(),
-            value: 1.0,
-            visits: 1,
-            duration_s: 600.0,
-            spacing: None,
-            target: Target::fixed(10.0, 20.0),
-            windows: vec![vec![(window_start, 36_000.0)]],
-            pinned: None,
-            preference: None,
-        };
-        Problem::new("freeze", vec![tel], vec![req])
-    }
-
-    fn planned(p: &Problem) -> Plan {
-        let mut plan = Plan::empty(p);
-        let pl = best_over_telescopes(p, &mut plan, 0).unwrap();
-        plan.commit(p, 0, &pl);
-        plan
-    }
-
-    #[test]
-    fn imminent_work_is_frozen_and_later_work_is_not() {
-        let p = problem(0.0);
-        let plan = planned(&p);
-        let end = plan.timelines[0].es[0] + 600.0;
-        assert_eq!(frozen_until(&plan, 0.0), vec![end], "starts now: new work goes after it");
-        let p = problem(3_000.0);
-        let plan = planned(&p);
-        assert_eq!(frozen_until(&plan, 0.0), vec![0.0], "starts in 50 min: not frozen");
-    }
-
-    #[test]
-    fn cutting_one_telescope_keeps_only_what_fits_after() {
-        let mut p = problem(0.0);
-        cut_telescope(&mut p, 0, 0, 35_500.0);
-        assert!(p.requests[0].windows[0].is_empty(), "500 s left is shorter than the visit");
-        let mut p = problem(0.0);
-        cut_windows(&mut p, 0, 1_000.0);
-        assert_eq!(p.requests[0].windows[0], vec![(1_000.0, 36_000.0)]);
-    }
-}
+mod window_tests;
