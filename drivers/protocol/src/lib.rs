@@ -10,6 +10,7 @@ pub mod clock;
 pub mod codec;
 pub mod error;
 pub mod message;
+pub mod serve;
 pub mod state;
 pub mod time;
 
