@@ -41,23 +41,32 @@ impl TestSite {
     /// `[drivers.settings.*]` tables. `replace` are (old, new) substitutions.
     pub fn new(name: &str, replace: &[(&str, &str)], extra: &str) -> TestSite {
         ensure_sim_driver();
+        TestSite::from_config(name, include_str!("../../config/default.toml"), replace, extra)
+    }
+
+    /// Like [`TestSite::new`] on another base config (an example's): its state folder,
+    /// HTTP port, topic prefix and telemetry interval are replaced line by line.
+    pub fn from_config(name: &str, base: &str, replace: &[(&str, &str)], extra: &str) -> TestSite {
         let dir = tempfile::Builder::new().prefix(&format!("teld-{name}-")).tempdir().unwrap();
         let prefix = format!("teldtest-{name}-{}", std::process::id());
-        let mut text = include_str!("../../config/default.toml").to_string();
         let state = dir.path().join("state");
-        let mut subs: Vec<(String, String)> = vec![
-            (
-                "state_dir = \"state\"".into(),
-                format!("state_dir = {:?}", state.display().to_string()),
-            ),
-            ("listen = \"127.0.0.1:8080\"".into(), "listen = \"127.0.0.1:0\"".into()),
-            ("topic_prefix = \"teld\"".into(), format!("topic_prefix = {prefix:?}")),
-            ("interval_s = 2.0".into(), "interval_s = 0.5".into()),
+        let own: [(&str, String); 4] = [
+            ("state_dir =", format!("state_dir = {:?}", state.display().to_string())),
+            ("listen =", "listen = \"127.0.0.1:0\"".into()),
+            ("topic_prefix =", format!("topic_prefix = {prefix:?}")),
+            ("interval_s =", "interval_s = 0.5".into()),
         ];
-        subs.extend(replace.iter().map(|(a, b)| (a.to_string(), b.to_string())));
-        for (old, new) in subs {
-            assert!(text.contains(&old), "default.toml no longer contains `{old}`");
-            text = text.replacen(&old, &new, 1);
+        let mut text: String = base
+            .lines()
+            .map(|line| {
+                let key = own.iter().find(|(k, _)| line.trim_start().starts_with(k));
+                key.map_or(line.to_string(), |(_, v)| v.clone())
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        for (old, new) in replace {
+            assert!(text.contains(old), "the base config no longer contains `{old}`");
+            text = text.replacen(old, new, 1);
         }
         text.push('\n');
         text.push_str(extra);

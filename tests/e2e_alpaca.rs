@@ -1,0 +1,165 @@
+//! Nights where every device is an ASCOM Alpaca simulator (PyPI `alpaca-simulators`,
+//! a real HTTP server), run by the real teld and its real Alpaca driver process, from
+//! `config/examples/alpaca-sim.toml`. The simulators run on the real clock, so teld
+//! runs at speed 1 from a simulated night-time start.
+
+mod common;
+
+#[path = "../drivers/alpaca/tests/support/simulator.rs"]
+mod alpaca_sim;
+
+use std::time::Duration;
+
+use alpaca_sim::AlpacaSim;
+use common::daemon::{Teld, TestSite, history};
+use common::peers;
+
+const NIGHT: &str = "2026-11-24T22:00:00";
+
+fn simulators() -> Option<AlpacaSim> {
+    peers::require(AlpacaSim::start(), "alpaca-simulators", "teld on ASCOM Alpaca devices")
+}
+
+fn site(name: &str, sim: &AlpacaSim, extra_replace: &[(&str, &str)]) -> TestSite {
+    let example =
+        include_str!("../config/examples/alpaca-sim.toml").replace("127.0.0.1:11111", &sim.addr);
+    let mut replace = vec![("timeout_s = 5.0", "timeout_s = 2.0")];
+    replace.extend_from_slice(extra_replace);
+    TestSite::from_config(name, &example, &replace, "")
+}
+
+fn request(name: &str, ra: f64, dec: f64, exposure: f64, count: u32) -> String {
+    format!(
+        r#"{{"name": "{name}", "target": {{"name": "{name}", "ra_deg": {ra}, "dec_deg": {dec}}},
+            "exposure_s": {exposure}, "count": {count}, "priority": 50}}"#
+    )
+}
+
+/// Local maxima well above the median of a frame: stars.
+fn stars_in(path: &std::path::Path) -> (usize, f64) {
+    let mut f = fitsio::FitsFile::open(path).unwrap();
+    let hdu = f.primary_hdu().unwrap();
+    let width = match &hdu.info {
+        fitsio::hdu::HduInfo::ImageInfo { shape, .. } => shape[1],
+        other => panic!("not an image: {other:?}"),
+    };
+    let px: Vec<i32> = hdu.read_image(&mut f).unwrap();
+    let mut sorted = px.clone();
+    sorted.sort_unstable();
+    let median = sorted[sorted.len() / 2];
+    let height = px.len() / width;
+    let mut n = 0;
+    for y in 1..height - 1 {
+        for x in 1..width - 1 {
+            let v = px[y * width + x];
+            let peak = v > median + 200
+                && [(-1i64, -1i64), (0, -1), (1, -1), (-1, 0), (1, 0), (-1, 1), (0, 1), (1, 1)]
+                    .iter()
+                    .all(|(dx, dy)| {
+                        px[(y as i64 + dy) as usize * width + (x as i64 + dx) as usize] < v
+                    });
+            n += peak as usize;
+        }
+    }
+    (n, median as f64)
+}
+
+#[test]
+fn a_night_on_the_alpaca_simulators_archives_their_star_field() {
+    let Some(sim) = simulators() else { return };
+    let site = site("alpaca-night", &sim, &[]);
+    let teld = Teld::start(&site, NIGHT, 1.0);
+    let a = teld.submit(&request("field-45-30", 45.0, 30.0, 1.0, 2));
+    let b = teld.submit(&request("field-60-25", 60.0, 25.0, 1.0, 1));
+    let ra = teld.wait_state(a, "completed", Duration::from_secs(120));
+    let rb = teld.wait_state(b, "completed", Duration::from_secs(120));
+    assert_eq!(ra["frames"].as_array().unwrap().len(), 2, "{ra}");
+    for r in [&ra, &rb] {
+        for f in r["frames"].as_array().unwrap() {
+            let path = site.archive().join(f["path"].as_str().unwrap());
+            let (stars, median) = stars_in(&path);
+            assert!(
+                stars >= 10,
+                "{}: {stars} stars; the simulator's star field is missing",
+                path.display()
+            );
+            assert!((290.0..400.0).contains(&median), "sky near the simulator's bias: {median}");
+        }
+    }
+    // The mount went where teld sent it (the simulator's own report), tracking.
+    let st = teld.get("/api/v1/status");
+    let mount = &st["telescopes"]["t1"]["mount"];
+    assert!((mount["right_ascension"].as_f64().unwrap() - 4.0).abs() < 1e-3, "{mount}");
+    assert_eq!(sim.get("telescope/0/tracking"), true);
+    assert_eq!(st["drivers"]["alpaca"]["restarts"], 0, "{st}");
+}
+
+#[test]
+fn unsafe_monitor_and_rain_on_alpaca_park_and_close_then_observing_resumes() {
+    let Some(sim) = simulators() else { return };
+    let site =
+        site("alpaca-unsafe", &sim, &[("reopen_after_safe_s = 60.0", "reopen_after_safe_s = 3.0")]);
+    let teld = Teld::start(&site, NIGHT, 1.0);
+    let a = teld.submit(&request("field-45-30", 45.0, 30.0, 2.0, 12));
+    for (fault, clear, reason) in [
+        ("safetymonitor/0/issafe", ("IsSafe=false", "IsSafe=true"), "unsafe"),
+        ("observingconditions/0/rainrate", ("RainRate=5", "RainRate=0"), "rain"),
+    ] {
+        teld.wait_for("an exposure under an open dome", Duration::from_secs(60), |t| {
+            let s = t.get("/api/v1/status");
+            let tel = &s["telescopes"]["t1"];
+            (tel["camera"]["camera_state"] == "exposing" && tel["dome"]["shutter_status"] == "open")
+                .then_some(())
+        });
+        sim.put(fault, clear.0);
+        teld.wait_for("the site to turn unsafe", Duration::from_secs(30), |t| {
+            let safety = &t.get("/api/v1/status")["telescopes"]["t1"]["safety"];
+            (safety["safe"] == false && safety["reason"].as_str().unwrap_or("").contains(reason))
+                .then_some(())
+        });
+        // Closed and parked, as the devices themselves say.
+        teld.wait_for("dome closed and mount parked", Duration::from_secs(30), |_| {
+            (sim.get("dome/0/shutterstatus") == 1 && sim.get("telescope/0/atpark") == true)
+                .then_some(())
+        });
+        sim.put(fault, clear.1);
+    }
+    let r = teld.wait_state(a, "completed", Duration::from_secs(180));
+    let h = history(&r);
+    assert!(
+        h.iter().filter(|(s, d)| s == "queued" && d.contains("site unsafe")).count() >= 2,
+        "interrupted twice and requeued: {h:?}"
+    );
+    assert_eq!(r["attempts"], 0, "weather is not a failed attempt: {r}");
+    assert_eq!(r["frames"].as_array().unwrap().len(), 12);
+}
+
+#[test]
+fn a_frozen_alpaca_server_is_a_fault_then_the_site_is_made_safe_and_work_resumes() {
+    let Some(mut sim) = simulators() else { return };
+    let site =
+        site("alpaca-frozen", &sim, &[("reopen_after_safe_s = 60.0", "reopen_after_safe_s = 3.0")]);
+    let teld = Teld::start(&site, NIGHT, 1.0);
+    let a = teld.submit(&request("field-45-30", 45.0, 30.0, 1.0, 3));
+    teld.wait_for("a slew in progress", Duration::from_secs(60), |t| {
+        (t.get("/api/v1/status")["telescopes"]["t1"]["mount"]["slewing"] == true).then_some(())
+    });
+    sim.freeze();
+    // The weather cannot be read: unknown is unsafe.
+    teld.wait_for("the site unsafe for want of weather", Duration::from_secs(30), |t| {
+        let safety = &t.get("/api/v1/status")["telescopes"]["t1"]["safety"];
+        (safety["safe"] == false).then(|| safety["reason"].to_string())
+    });
+    std::thread::sleep(Duration::from_secs(4));
+    sim.thaw();
+    let r = teld.wait_state(a, "completed", Duration::from_secs(180));
+    let log = teld.log_text();
+    assert!(log.contains("did not answer") && log.contains("hung"), "the timeout was logged");
+    let h = history(&r);
+    assert!(
+        h.iter().any(|(s, _)| s == "queued"),
+        "the interrupted block went back to the queue: {h:?}"
+    );
+    assert_eq!(r["frames"].as_array().unwrap().len(), 3);
+    assert_eq!(teld.get("/api/v1/status")["drivers"]["alpaca"]["status"], "up");
+}
