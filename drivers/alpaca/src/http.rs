@@ -19,6 +19,8 @@ use tokio::net::TcpStream;
 
 /// The largest answer accepted: a 16k × 16k frame of 32-bit pixels.
 const MAX_BODY: usize = 1 << 30;
+/// hyper's read buffer limit per connection.
+const READ_BUF: usize = 4 << 20;
 /// Idle connections kept per server.
 const POOL: usize = 4;
 
@@ -118,8 +120,12 @@ impl Server {
             Err(_) => return Err(fail(format!("no connection within {} s", limit.as_secs_f64()))),
         };
         let _ = stream.set_nodelay(true);
-        let (sender, conn) =
-            http1::handshake(TokioIo::new(stream)).await.map_err(|e| fail(e.to_string()))?;
+        // A large read buffer: image bodies arrive in far fewer, larger pieces.
+        let (sender, conn) = http1::Builder::new()
+            .max_buf_size(READ_BUF)
+            .handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| fail(e.to_string()))?;
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!("Alpaca connection ended: {e}");
@@ -182,7 +188,10 @@ impl Server {
             .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
             .unwrap_or(0);
         let mut body = response.into_body();
-        let mut buf = BytesMut::with_capacity(expected.min(MAX_BODY));
+        // Chunks are kept and joined once: growing one buffer re-copies a large image
+        // several times over.
+        let mut chunks: Vec<Bytes> = Vec::new();
+        let mut total = 0usize;
         loop {
             let frame = match tokio::time::timeout(wait.idle, body.frame()).await {
                 Err(_) => return Err(timeout(wait.idle)),
@@ -190,14 +199,26 @@ impl Server {
                 Ok(Some(f)) => f.map_err(broken)?,
             };
             if let Ok(data) = frame.into_data() {
-                if buf.len() + data.len() > MAX_BODY {
+                total += data.len();
+                if total > MAX_BODY {
                     return Err(HttpError::TooLarge { addr: self.addr.clone(), what: what() });
                 }
-                buf.extend_from_slice(&data);
+                chunks.push(data);
             }
         }
         self.give_back(conn);
-        Ok(Reply { status, content_type, body: buf.freeze() })
+        let body = match chunks.len() {
+            0 => Bytes::new(),
+            1 => chunks.pop().unwrap_or_default(),
+            _ => {
+                let mut buf = BytesMut::with_capacity(total.max(expected));
+                for c in &chunks {
+                    buf.extend_from_slice(c);
+                }
+                buf.freeze()
+            }
+        };
+        Ok(Reply { status, content_type, body })
     }
 }
 

@@ -19,7 +19,7 @@ fn workspace_root() -> PathBuf {
     dir
 }
 
-fn venv() -> PathBuf {
+pub fn venv() -> PathBuf {
     std::env::var_os("TELD_PEERS_VENV")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join(".venv-peers"))
@@ -46,6 +46,11 @@ impl AlpacaSim {
     /// Starts the simulators, or `None` when they are not installed (the caller
     /// decides whether that is a skip or a failure).
     pub fn start() -> Option<AlpacaSim> {
+        AlpacaSim::start_with(|yaml| yaml)
+    }
+
+    /// Starts them with their YAML config edited by `edit` (e.g. a larger sensor).
+    pub fn start_with(edit: impl Fn(String) -> String) -> Option<AlpacaSim> {
         let venv = venv();
         let exe = venv.join("bin/alpaca-simulators");
         let template = template(&venv)?;
@@ -71,7 +76,8 @@ impl AlpacaSim {
             "the simulators' template changed: {}",
             template.display()
         );
-        let yaml = yaml.replace("tap_source: null", &format!("tap_source: {}", stars.display()));
+        let yaml =
+            edit(yaml.replace("tap_source: null", &format!("tap_source: {}", stars.display())));
         let config = dir.path().join("alpaca.yaml");
         std::fs::write(&config, yaml).unwrap();
         let port = free_port();
