@@ -150,11 +150,14 @@ fn a_frozen_alpaca_server_is_a_fault_then_the_site_is_made_safe_and_work_resumes
         let safety = &t.get("/api/v1/status")["telescopes"]["t1"]["safety"];
         (safety["safe"] == false).then(|| safety["reason"].to_string())
     });
-    std::thread::sleep(Duration::from_secs(4));
+    // Held frozen until the daemon has seen a device call time out (the fault, not
+    // only the unsafe verdict), then thawed.
+    teld.wait_for("a device call timed out", Duration::from_secs(30), |t| {
+        let log = t.log_text();
+        (log.contains("did not answer") && log.contains("hung")).then_some(())
+    });
     sim.thaw();
     let r = teld.wait_state(a, "completed", Duration::from_secs(180));
-    let log = teld.log_text();
-    assert!(log.contains("did not answer") && log.contains("hung"), "the timeout was logged");
     let h = history(&r);
     assert!(
         h.iter().any(|(s, _)| s == "queued"),
