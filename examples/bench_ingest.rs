@@ -195,6 +195,8 @@ fn meta(seq: u32) -> FrameMeta {
         bin_y: 1,
         gain_e_per_adu: Some(1.5),
         ccd_temp_c: Some(-30.0),
+        focus_position: Some(25_000),
+        focuser_temp_c: Some(8.0),
         site_name: "la-palma".into(),
         site: Site { latitude_deg: 28.7606, longitude_deg: -17.8816, height_m: 2396.0 },
         target: Icrs { ra_deg: 22.5, dec_deg: 20.1 },

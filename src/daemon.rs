@@ -18,8 +18,8 @@ use crate::clock::Clock;
 use crate::config::{Config, DeviceAddress, TelescopeConfig};
 use crate::core::{Core, Snapshot, TelemetryView, TelescopeView};
 use crate::devices::{
-    Camera, Device, Dome, DriverHandle, Interlocks, Mount, SiteSafety, SupervisorContext,
-    Telescope, Timeouts, Weather, spawn_supervisor,
+    Camera, Device, Dome, DriverHandle, FilterWheel, Focuser, Interlocks, Mount, Optics,
+    SiteSafety, SupervisorContext, Telescope, Timeouts, Weather, spawn_supervisor,
 };
 use crate::ingest::{Archive, IngestError};
 use crate::ledger::Ledger;
@@ -287,8 +287,12 @@ fn device_addresses(t: &TelescopeConfig) -> Vec<(&'static str, &str)> {
         ("camera", t.camera.as_str()),
         ("weather", t.weather.as_str()),
     ];
-    if let Some(d) = &t.dome {
-        v.push(("dome", d.as_str()));
+    for (role, addr) in
+        [("dome", &t.dome), ("filter_wheel", &t.filter_wheel), ("focuser", &t.focuser)]
+    {
+        if let Some(a) = addr {
+            v.push((role, a.as_str()));
+        }
     }
     v
 }
@@ -312,6 +316,11 @@ fn build_telescope(
         Camera(device(&t.camera)),
         t.dome.as_deref().map(|d| Dome(device(d))),
         Weather(device(&t.weather)),
+        Optics {
+            filter_wheel: t.filter_wheel.as_deref().map(|d| FilterWheel(device(d))),
+            focuser: t.focuser.as_deref().map(|d| Focuser(device(d))),
+            focus_position: t.focus_position,
+        },
         Interlocks {
             site: config.site.site(),
             sun_avoidance_deg: config.safety.sun_avoidance_deg,
@@ -320,7 +329,11 @@ fn build_telescope(
             limits: t.pointing_limits().expect("pointing limits validated at load"),
             sun_altitude_max_deg: config.observing.sun_altitude_max_deg,
         },
-        Timeouts { slew_s: t.slew_timeout_s, dome_s: t.dome_timeout_s },
+        Timeouts {
+            slew_s: t.slew_timeout_s,
+            dome_s: t.dome_timeout_s,
+            filter_s: t.filter_timeout_s,
+        },
         safety,
         clock.clone(),
     )

@@ -11,7 +11,7 @@ mod alpaca_sim;
 use std::time::Duration;
 
 use alpaca_sim::AlpacaSim;
-use common::daemon::{Teld, TestSite, history};
+use common::daemon::{Teld, TestSite, history, process_alive, signal};
 use common::peers;
 
 const NIGHT: &str = "2026-11-24T22:00:00";
@@ -33,6 +33,16 @@ fn request(name: &str, ra: f64, dec: f64, exposure: f64, count: u32) -> String {
         r#"{{"name": "{name}", "target": {{"name": "{name}", "ra_deg": {ra}, "dec_deg": {dec}}},
             "exposure_s": {exposure}, "count": {count}, "priority": 50}}"#
     )
+}
+
+fn with_filter(request: &str, filter: &str) -> String {
+    request.replacen('{', &format!(r#"{{"filter": "{filter}", "#), 1)
+}
+
+fn header<T: fitsio::headers::ReadsKey>(path: &std::path::Path, key: &str) -> T {
+    let mut f = fitsio::FitsFile::open(path).unwrap();
+    let hdu = f.primary_hdu().unwrap();
+    hdu.read_key(&mut f, key).unwrap_or_else(|e| panic!("{key} in {}: {e}", path.display()))
 }
 
 /// Local maxima well above the median of a frame: stars.
@@ -69,8 +79,8 @@ fn a_night_on_the_alpaca_simulators_archives_their_star_field() {
     let Some(sim) = simulators() else { return };
     let site = site("alpaca-night", &sim, &[]);
     let teld = Teld::start(&site, NIGHT, 1.0);
-    let a = teld.submit(&request("field-45-30", 45.0, 30.0, 1.0, 2));
-    let b = teld.submit(&request("field-60-25", 60.0, 25.0, 1.0, 1));
+    let a = teld.submit(&with_filter(&request("field-45-30", 45.0, 30.0, 1.0, 2), "Red"));
+    let b = teld.submit(&with_filter(&request("field-60-25", 60.0, 25.0, 1.0, 1), "Blue"));
     let ra = teld.wait_state(a, "completed", Duration::from_secs(120));
     let rb = teld.wait_state(b, "completed", Duration::from_secs(120));
     assert_eq!(ra["frames"].as_array().unwrap().len(), 2, "{ra}");
@@ -86,6 +96,14 @@ fn a_night_on_the_alpaca_simulators_archives_their_star_field() {
             assert!((290.0..400.0).contains(&median), "sky near the simulator's bias: {median}");
         }
     }
+    // Each frame says the filter the wheel reported and the focus the focuser reported:
+    // best focus 10000 plus the simulator wheel's offset (Red -100, Blue +50).
+    for (r, filter, focus) in [(&ra, "Red", 9_900), (&rb, "Blue", 10_050)] {
+        let path = site.archive().join(r["frames"][0]["path"].as_str().unwrap());
+        assert_eq!(header::<String>(&path, "FILTER"), filter);
+        assert_eq!(header::<i64>(&path, "FOCUSPOS"), focus);
+    }
+    assert_eq!(sim.get("focuser/0/position"), 10_050, "focus of the last filter used");
     // The mount went where teld sent it (the simulator's own report), tracking.
     let st = teld.get("/api/v1/status");
     let mount = &st["telescopes"]["t1"]["mount"];
@@ -165,4 +183,45 @@ fn a_frozen_alpaca_server_is_a_fault_then_the_site_is_made_safe_and_work_resumes
     );
     assert_eq!(r["frames"].as_array().unwrap().len(), 3);
     assert_eq!(teld.get("/api/v1/status")["drivers"]["alpaca"]["status"], "up");
+}
+
+#[test]
+fn the_alpaca_driver_killed_mid_exposure_is_restarted_reconnects_and_the_block_is_retried() {
+    let Some(sim) = simulators() else { return };
+    let site =
+        site("alpaca-crash", &sim, &[("reopen_after_safe_s = 60.0", "reopen_after_safe_s = 3.0")]);
+    let teld = Teld::start(&site, NIGHT, 1.0);
+    let a = teld.submit(&with_filter(&request("field-45-30", 45.0, 30.0, 2.0, 3), "Green"));
+    let old_pid = teld.wait_for("an exposure in progress", Duration::from_secs(60), |t| {
+        let s = t.get("/api/v1/status");
+        let tel = &s["telescopes"]["t1"];
+        (tel["camera"]["camera_state"] == "exposing" && tel["block"]["request_id"] == a)
+            .then(|| s["drivers"]["alpaca"]["pid"].as_u64().unwrap() as u32)
+    });
+    signal(old_pid, "KILL");
+    let new_pid = teld.wait_for("the driver restarted", Duration::from_secs(30), |t| {
+        t.driver_pid("alpaca").filter(|p| *p != old_pid)
+    });
+    assert!(!process_alive(old_pid));
+    // The new process connected to the devices afresh: they answer through it.
+    teld.wait_for("the devices read through the new driver", Duration::from_secs(30), |t| {
+        let s = t.get("/api/v1/status");
+        (s["drivers"]["alpaca"]["status"] == "up" && s["drivers"]["alpaca"]["pid"] == new_pid)
+            .then_some(())
+    });
+    let r = teld.wait_state(a, "completed", Duration::from_secs(180));
+    let outcomes: Vec<&str> = r["observations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes.first(), Some(&"failed"), "the killed attempt is recorded: {r}");
+    assert_eq!(outcomes.last(), Some(&"completed"), "{r}");
+    let why = r["observations"][0]["detail"].as_str().unwrap();
+    assert!(why.contains("driver `alpaca`"), "the failure names the driver: {why}");
+    assert_eq!(r["frames"].as_array().unwrap().len(), 3, "{r}");
+    let last = site.archive().join(r["frames"][2]["path"].as_str().unwrap());
+    assert_eq!(header::<String>(&last, "FILTER"), "Green");
+    assert!(teld.get("/api/v1/status")["drivers"]["alpaca"]["restarts"].as_u64().unwrap() >= 1);
 }

@@ -47,6 +47,10 @@ fn a_tracklet_is_observed_as_spaced_visits() {
     let xbin: i64 = hdu.read_key(&mut fits, "XBINNING").unwrap();
     let filter: String = hdu.read_key(&mut fits, "FILTER").unwrap();
     assert_eq!((naxis1, xbin, filter.as_str()), (512, 2, "R"));
+    // The wheel turned to R and the focuser moved to best focus plus R's offset
+    // (25000 + 40 in the default config and the simulated wheel), as they reported.
+    let focus: i64 = hdu.read_key(&mut fits, "FOCUSPOS").unwrap();
+    assert_eq!(focus, 25_040);
 
     let h = history(&r);
     let visits_done = h.iter().filter(|(s, d)| s == "scheduled" && d.starts_with("visit ")).count();

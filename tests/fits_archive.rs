@@ -79,6 +79,8 @@ fn meta(seq: u32) -> FrameMeta {
         bin_y: 1,
         gain_e_per_adu: Some(1.25),
         ccd_temp_c: Some(-10.0),
+        focus_position: Some(25_040),
+        focuser_temp_c: Some(7.5),
         site_name: "La Palma".into(),
         site: Site { latitude_deg: 28.7606, longitude_deg: -17.8816, height_m: 2396.0 },
         target: Icrs { ra_deg: 83.8221, dec_deg: -5.3911 },

@@ -86,6 +86,8 @@ fn site_snapshot() -> Snapshot {
             pressure: None,
             sky_quality: None,
         }),
+        filter_wheel: None,
+        focuser: None,
         safety: SafetyView { safe: true, reason: None, since: Some(format_utc(t0())) },
         activity: "observing".into(),
         block: Some(BlockView {

@@ -147,3 +147,29 @@ fn rapid_response_abort_defaults_on_and_must_be_a_boolean() {
     .to_string();
     assert!(e.contains("observing.rapid_response_abort"), "{e}");
 }
+
+#[test]
+fn filters_need_a_wheel_and_focus_needs_a_focuser() {
+    let c = load_str(DEFAULT_CONFIG, "default", env(&[])).unwrap();
+    let t = &c.telescopes[0];
+    assert_eq!(t.filter_wheel.as_deref(), Some("sim/filter_wheel"));
+    assert_eq!((t.focuser.as_deref(), t.focus_position), (Some("sim/focuser"), Some(25_000)));
+    assert_eq!(t.filter_timeout_s, 120.0);
+
+    let no_wheel = DEFAULT_CONFIG.replace("filter_wheel = \"sim/filter_wheel\"\n", "");
+    let e = load_str(&no_wheel, "t.toml", env(&[])).unwrap_err().to_string();
+    assert!(
+        e.contains("telescopes[0].filters") && e.contains("5 filters but no filter_wheel"),
+        "{e}"
+    );
+    let no_focuser = DEFAULT_CONFIG.replace("focuser = \"sim/focuser\"\n", "");
+    let e = load_str(&no_focuser, "t.toml", env(&[])).unwrap_err().to_string();
+    assert!(e.contains("telescopes[0].focus_position") && e.contains("needs a `focuser`"), "{e}");
+    let bad_addr = DEFAULT_CONFIG.replace("\"sim/filter_wheel\"", "\"wheel\"");
+    let e = load_str(&bad_addr, "t.toml", env(&[])).unwrap_err().to_string();
+    assert!(e.contains("telescopes[0].filter_wheel") && e.contains("<driver>/<device>"), "{e}");
+    let empty =
+        DEFAULT_CONFIG.replace("filters = [\"clear\", \"L\", \"R\", \"V\", \"B\"]", "filters = []");
+    let e = load_str(&empty, "t.toml", env(&[])).unwrap_err().to_string();
+    assert!(e.contains("must list the filters"), "{e}");
+}

@@ -347,6 +347,18 @@ pub struct TelescopeConfig {
     #[serde(default)]
     pub dome: Option<String>,
     pub weather: String,
+    /// Filter wheel `<driver>/<device>`: the telescope turns it to each request's
+    /// filter, and FITS `FILTER` is the name the wheel reports in the beam.
+    #[serde(default)]
+    pub filter_wheel: Option<String>,
+    /// Focuser `<driver>/<device>`.
+    #[serde(default)]
+    pub focuser: Option<String>,
+    /// Best focus, focuser steps, for a filter with offset 0. With a focuser and this
+    /// set, each filter change moves the focuser to it plus the wheel's focus offset
+    /// of the new filter; without it, the focuser is left where it is.
+    #[serde(default)]
+    pub focus_position: Option<i32>,
     /// FITS `TELESCOP`; defaults to the telescope name.
     #[serde(default)]
     pub model: Option<String>,
@@ -366,9 +378,13 @@ pub struct TelescopeConfig {
     /// Mean slew speed in degrees per second, for the planner's transition times.
     #[serde(default = "default_slew_rate")]
     pub slew_rate_deg_s: f64,
-    /// Filter names in the wheel, as requests name them; empty = no filter wheel.
+    /// Filters requests may name. With a `filter_wheel` each must be in the wheel
+    /// (by the name the device reports); without one, at most one (a fixed filter).
     #[serde(default)]
     pub filters: Vec<String>,
+    /// Longest a filter change and its refocus may take, simulated seconds.
+    #[serde(default = "default_filter_timeout")]
+    pub filter_timeout_s: f64,
     /// Real-hardware timeouts, simulated seconds.
     #[serde(default = "default_slew_timeout")]
     pub slew_timeout_s: f64,
@@ -385,6 +401,11 @@ fn default_slew_rate() -> f64 {
 
 fn default_slew_timeout() -> f64 {
     300.0
+}
+/// A 12-slot wheel turning the long way round plus a full-travel refocus take well
+/// under a minute on any small-telescope hardware; twice that is a fault.
+fn default_filter_timeout() -> f64 {
+    120.0
 }
 fn default_dome_timeout() -> f64 {
     180.0

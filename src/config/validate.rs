@@ -147,6 +147,8 @@ pub fn check(c: &Config) -> Vec<ConfigIssue> {
             ("camera", Some(&t.camera)),
             ("dome", t.dome.as_ref()),
             ("weather", Some(&t.weather)),
+            ("filter_wheel", t.filter_wheel.as_ref()),
+            ("focuser", t.focuser.as_ref()),
         ];
         for (k, addr) in devices {
             let Some(addr) = addr else { continue };
@@ -183,7 +185,26 @@ pub fn check(c: &Config) -> Vec<ConfigIssue> {
                 );
             }
         }
+        if t.filter_wheel.is_some() && t.filters.is_empty() {
+            bad(
+                p("filters"),
+                "a telescope with a filter_wheel must list the filters requests may name".into(),
+            );
+        }
+        if t.filter_wheel.is_none() && t.filters.len() > 1 {
+            bad(
+                p("filters"),
+                format!(
+                    "{} filters but no filter_wheel: set `filter_wheel = \"<driver>/<device>\"`, or list the one fixed filter",
+                    t.filters.len()
+                ),
+            );
+        }
+        if t.focus_position.is_some() && t.focuser.is_none() {
+            bad(p("focus_position"), "needs a `focuser` to move".into());
+        }
         for (k, v) in [
+            ("filter_timeout_s", t.filter_timeout_s),
             ("slew_timeout_s", t.slew_timeout_s),
             ("dome_timeout_s", t.dome_timeout_s),
             ("readout_timeout_s", t.readout_timeout_s),

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use teld_driver_protocol::{CameraState, DeviceState, DomeState, MountState, WeatherState};
+use teld_driver_protocol::{
+    CameraState, DeviceState, DomeState, FilterWheelState, FocuserState, MountState, WeatherState,
+};
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Snapshot {
@@ -20,6 +22,10 @@ pub struct TelescopeView {
     pub camera: Option<CameraState>,
     pub dome: Option<DomeState>,
     pub weather: Option<WeatherState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter_wheel: Option<FilterWheelState>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub focuser: Option<FocuserState>,
     pub safety: SafetyView,
     /// What the executor is doing, in words ("waiting for night", "observing").
     pub activity: String,
@@ -33,6 +39,8 @@ impl TelescopeView {
             DeviceState::Camera(s) => self.camera = Some(s),
             DeviceState::Dome(s) => self.dome = Some(s),
             DeviceState::Weather(s) => self.weather = Some(s),
+            DeviceState::FilterWheel(s) => self.filter_wheel = Some(s),
+            DeviceState::Focuser(s) => self.focuser = Some(s),
         }
     }
 }

@@ -33,6 +33,14 @@ pub enum DeviceError {
     NotArrived { off_deg: f64 },
     #[error("{0} is not available on this telescope")]
     Missing(&'static str),
+    #[error(
+        "the filter wheel holds no filter `{filter}` (it reports: {have}); put the filter in the wheel or remove it from the telescope's `filters`"
+    )]
+    NoSuchFilter { filter: String, have: String },
+    #[error(
+        "the {device} reports {reported}, not {expected}, after the move; check it for slipping or a stuck motor"
+    )]
+    Misplaced { device: &'static str, expected: String, reported: String },
 }
 
 impl DeviceError {

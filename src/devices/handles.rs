@@ -5,7 +5,8 @@
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use teld_driver_protocol::{
-    Call, CameraState, DeviceState, DomeState, ImageInfo, MountState, WeatherState,
+    Call, CameraState, DeviceState, DomeState, FilterWheelState, FocuserState, ImageInfo,
+    MountState, WeatherState,
 };
 
 use super::{DeviceError, DriverHandle};
@@ -73,6 +74,26 @@ device_kind!(Mount, Mount, MountState, "mount");
 device_kind!(Camera, Camera, CameraState, "camera");
 device_kind!(Dome, Dome, DomeState, "dome");
 device_kind!(Weather, Weather, WeatherState, "weather");
+device_kind!(FilterWheel, FilterWheel, FilterWheelState, "filter wheel");
+device_kind!(Focuser, Focuser, FocuserState, "focuser");
+
+impl FilterWheel {
+    /// Starts turning to `slot`; confirmed by `position` in a later state read.
+    pub async fn set_position(&self, slot: u32) -> Result<(), DeviceError> {
+        self.0.call(Call::SetPosition { position: slot }).await.map(drop)
+    }
+}
+
+impl Focuser {
+    /// Starts a move (to a step on an absolute focuser); confirmed by `is_moving`.
+    pub async fn move_to(&self, position: i32) -> Result<(), DeviceError> {
+        self.0.call(Call::Move { position }).await.map(drop)
+    }
+
+    pub async fn halt(&self) -> Result<(), DeviceError> {
+        self.0.call(Call::Halt).await.map(drop)
+    }
+}
 
 impl Mount {
     /// Raw slew in the mount's own equatorial system; callers go through `Telescope`.

@@ -3,21 +3,23 @@
 //! Each configured driver runs as a child process supervised by [`supervisor`]: spawned,
 //! handshaken (`hello`, then `configure`), pinged, restarted with backoff when it dies
 //! or falls silent. The rest of the daemon talks to devices through [`Mount`],
-//! [`Camera`], [`Dome`] and [`Weather`] handles, and to a whole telescope through
+//! [`Camera`], [`Dome`], [`Weather`], [`FilterWheel`] and [`Focuser`] handles, and to a whole telescope through
 //! [`Telescope`], which enforces the interlocks no caller can bypass.
 
 mod error;
 mod handles;
 mod interlock;
 mod link;
+mod optics;
 mod process;
 mod supervisor;
 mod telescope;
 mod wait;
 
 pub use error::DeviceError;
-pub use handles::{Camera, Device, Dome, Mount, Weather};
+pub use handles::{Camera, Device, Dome, FilterWheel, Focuser, Mount, Weather};
 pub use interlock::{InterlockError, Interlocks, SiteSafety};
+pub use optics::{Optics, OpticsReport};
 pub use supervisor::{DriverHandle, SupervisorContext, spawn_supervisor};
 pub use telescope::{Telescope, Timeouts};
 pub use wait::wait_for;

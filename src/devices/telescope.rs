@@ -6,7 +6,7 @@ use teld_driver_protocol::{CameraStatus, DomeState, EquatorialSystem, MountState
 use tokio::sync::watch;
 
 use super::interlock::SiteSafety;
-use super::{Camera, DeviceError, Dome, Interlocks, Mount, Weather, wait_for};
+use super::{Camera, DeviceError, Dome, Interlocks, Mount, Optics, Weather, wait_for};
 use crate::clock::Clock;
 
 /// A mount that reports itself further than this from the target after a slew is
@@ -18,6 +18,8 @@ const ARRIVAL_TOLERANCE_DEG: f64 = 0.1;
 pub struct Timeouts {
     pub slew_s: f64,
     pub dome_s: f64,
+    /// A filter change and its refocus.
+    pub filter_s: f64,
 }
 
 pub struct Telescope {
@@ -26,6 +28,7 @@ pub struct Telescope {
     pub camera: Camera,
     pub dome: Option<Dome>,
     pub weather: Weather,
+    pub optics: Optics,
     pub interlocks: Interlocks,
     pub timeouts: Timeouts,
     safety: watch::Receiver<SiteSafety>,
@@ -40,12 +43,24 @@ impl Telescope {
         camera: Camera,
         dome: Option<Dome>,
         weather: Weather,
+        optics: Optics,
         interlocks: Interlocks,
         timeouts: Timeouts,
         safety: watch::Receiver<SiteSafety>,
         clock: Clock,
     ) -> Self {
-        Telescope { name, mount, camera, dome, weather, interlocks, timeouts, safety, clock }
+        Telescope {
+            name,
+            mount,
+            camera,
+            dome,
+            weather,
+            optics,
+            interlocks,
+            timeouts,
+            safety,
+            clock,
+        }
     }
 
     pub fn safety(&self) -> SiteSafety {
@@ -81,24 +96,39 @@ impl Telescope {
     }
 
     pub fn imaging_drivers_up(&self) -> bool {
-        self.mount.0.driver.is_up() && self.camera.0.driver.is_up()
+        self.imaging_drivers().iter().all(|d| d.is_up())
     }
 
-    /// Names of the drivers a block's own work goes through (mount and camera): losing
-    /// one of these is the block's fault; losing the weather or dome driver is not.
+    /// Names of the drivers a block's own work goes through (mount, camera, filter
+    /// wheel, focuser): losing one of these is the block's fault; losing the weather
+    /// or dome driver is not.
     pub fn imaging_driver_names(&self) -> Vec<String> {
-        let mut names =
-            vec![self.mount.0.driver.name().to_string(), self.camera.0.driver.name().to_string()];
+        let mut names: Vec<String> =
+            self.imaging_drivers().iter().map(|d| d.name().to_string()).collect();
+        names.sort();
         names.dedup();
         names
     }
 
+    fn imaging_drivers(&self) -> Vec<&super::DriverHandle> {
+        let mut v = vec![&self.mount.0.driver, &self.camera.0.driver];
+        v.extend(self.optics.filter_wheel.as_ref().map(|w| &w.0.driver));
+        v.extend(self.optics.focuser.as_ref().map(|f| &f.0.driver));
+        v
+    }
+
     fn drivers(&self) -> Vec<&super::DriverHandle> {
-        let mut v = vec![&self.mount.0.driver, &self.camera.0.driver, &self.weather.0.driver];
+        let mut v = self.imaging_drivers();
+        v.push(&self.weather.0.driver);
         if let Some(d) = &self.dome {
             v.push(&d.0.driver);
         }
         v
+    }
+
+    /// Turns the filter wheel to `filter` and refocuses for it (see [`Optics`]).
+    pub async fn select_filter(&self, filter: Option<&str>) -> Result<(), DeviceError> {
+        self.optics.select(&self.clock, filter, self.timeouts.filter_s).await
     }
 
     /// Where the mount points, in ICRS, from its own reported coordinates.

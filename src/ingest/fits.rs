@@ -135,6 +135,10 @@ fn instrument_cards(h: &mut Header, meta: &FrameMeta) {
     h.int("YBINNING", i64::from(meta.bin_y), "binning along NAXIS2");
     h.opt_real("GAIN", meta.gain_e_per_adu, 4, "[e-/ADU] conversion gain");
     h.opt_real("CCD-TEMP", meta.ccd_temp_c, 2, "[degC] sensor temperature");
+    if let Some(p) = meta.focus_position {
+        h.int("FOCUSPOS", i64::from(p), "[step] focuser position");
+    }
+    h.opt_real("FOCUSTEM", meta.focuser_temp_c, 2, "[degC] focuser temperature");
 }
 
 /// Longitude is east-positive everywhere (as `Site`, N.I.N.A. and OBSGEO-L); MaxIm's
@@ -404,6 +408,8 @@ pub(super) mod tests {
             bin_y: 2,
             gain_e_per_adu: Some(1.25),
             ccd_temp_c: Some(-10.0),
+            focus_position: Some(25_040),
+            focuser_temp_c: Some(7.5),
             site_name: "La Palma".into(),
             site: Site { latitude_deg: 28.7606, longitude_deg: -17.8816, height_m: 2396.0 },
             target: Icrs { ra_deg: 83.8221, dec_deg: -5.3911 },
@@ -474,6 +480,7 @@ pub(super) mod tests {
             other => panic!("MJD-OBS: {other:?}"),
         }
         assert_eq!(find(&cards, "REQID"), Some(&Value::Int(42)));
+        assert_eq!(find(&cards, "FOCUSPOS"), Some(&Value::Int(25_040)));
         assert_eq!(find(&cards, "SITELONG"), Some(&Value::Real { value: -17.8816, decimals: 6 }));
         assert!(find(&cards, "WINDSPD").is_some() && find(&cards, "CLOUDCVR").is_none());
     }
@@ -485,6 +492,8 @@ pub(super) mod tests {
         meta.filter = None;
         meta.gain_e_per_adu = Some(f64::NAN);
         meta.ccd_temp_c = None;
+        meta.focus_position = None;
+        meta.focuser_temp_c = None;
         meta.mount = None;
         meta.airmass = None;
         meta.device_exposure_start = None;
@@ -492,7 +501,7 @@ pub(super) mod tests {
         let cards = frame_header(&meta);
         for k in [
             "OBSERVER", "FILTER", "GAIN", "CCD-TEMP", "TELRA", "ALT", "AIRMASS", "DEVSTART",
-            "AMBTEMP",
+            "AMBTEMP", "FOCUSPOS", "FOCUSTEM",
         ] {
             assert!(find(&cards, k).is_none(), "{k} written for an unknown value");
         }

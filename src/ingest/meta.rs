@@ -59,6 +59,9 @@ pub struct FrameMeta {
     pub bin_y: u32,
     pub gain_e_per_adu: Option<f64>,
     pub ccd_temp_c: Option<f64>,
+    /// Focuser steps and probe temperature as the focuser reported them at the start.
+    pub focus_position: Option<i32>,
+    pub focuser_temp_c: Option<f64>,
     pub site_name: String,
     pub site: Site,
     /// Requested target (ICRS).

@@ -214,7 +214,11 @@ impl BlockRun<'_> {
         self.show(obs, first - 1, "opening", pointed);
         tel.open_dome().await?;
         self.show(obs, first - 1, "slewing", pointed);
-        tel.point(pointed).await?;
+        // The wheel turns and the focuser moves while the mount slews.
+        let (pointing, optics) =
+            tokio::join!(tel.point(pointed), tel.select_filter(spec.filter.as_deref()));
+        pointing?;
+        optics?;
         self.show(obs, first - 1, "settling", pointed);
         clock.sleep(Duration::from_seconds(self.ctx.observing.settle_s)).await;
         for seq in self.block.frame_seqs() {

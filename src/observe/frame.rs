@@ -39,6 +39,7 @@ pub(super) async fn take_frame(
     // Headers describe the sky at the start of the exposure, read from the devices.
     let mount = tel.mount.state().await?;
     let weather = tel.weather.state().await.ok();
+    let optics = tel.optics.report(spec.filter.as_deref()).await?;
     let date_obs = clock.now();
     let mid = date_obs + hifitime::Duration::from_seconds(spec.exposure_s / 2.0);
     let target = motion.and_then(|m| m.place(&ctx.site.site(), mid).ok()).unwrap_or(pointed);
@@ -75,11 +76,13 @@ pub(super) async fn take_frame(
         telescope: tel.name.clone(),
         telescop: cfg.model.clone().unwrap_or_else(|| tel.name.clone()),
         instrument: cfg.instrument.clone().unwrap_or_else(|| camera.sensor_name.clone()),
-        filter: spec.filter.clone(),
+        filter: optics.filter,
         bin_x: camera.bin_x,
         bin_y: camera.bin_y,
         gain_e_per_adu: Some(camera.electrons_per_adu),
         ccd_temp_c: Some(camera.ccd_temperature),
+        focus_position: optics.focus_position,
+        focuser_temp_c: optics.focuser_temperature,
         site_name: ctx.site.name.clone(),
         site: ctx.site.site(),
         target,

@@ -63,6 +63,8 @@ fn telescope_part(t: &TelescopeView, part: &str) -> Option<Result<Value, serde_j
         "camera" => to_value(t.camera.as_ref()?),
         "dome" => to_value(t.dome.as_ref()?),
         "weather" => to_value(t.weather.as_ref()?),
+        "filter_wheel" => to_value(t.filter_wheel.as_ref()?),
+        "focuser" => to_value(t.focuser.as_ref()?),
         "safety" => to_value(&t.safety),
         // Always published: an idle telescope must replace the retained last block,
         // or a dashboard would show a finished block forever.

@@ -10,8 +10,17 @@ pub struct Topics {
 }
 
 /// The per-telescope topics, in the order they are published each interval.
-pub const TELESCOPE_PARTS: [&str; 7] =
-    ["mount", "camera", "dome", "weather", "safety", "block", "activity"];
+pub const TELESCOPE_PARTS: [&str; 9] = [
+    "mount",
+    "camera",
+    "dome",
+    "weather",
+    "filter_wheel",
+    "focuser",
+    "safety",
+    "block",
+    "activity",
+];
 
 impl Topics {
     /// Refuses wildcards and empty levels up front: rumqttc rejects such a topic on every

@@ -14,6 +14,8 @@ use crate::address::Address;
 use crate::camera::Camera;
 use crate::client::{Endpoint, Failure, Session, Timeouts};
 use crate::dome::Dome;
+use crate::filterwheel::FilterWheel;
+use crate::focuser::Focuser;
 use crate::http::{Server, Wait};
 use crate::mount::Mount;
 use crate::settings::{DeviceSettings, Settings};
@@ -24,6 +26,8 @@ pub enum Device {
     Camera(Camera),
     Dome(Dome),
     Weather(Weather),
+    FilterWheel(FilterWheel),
+    Focuser(Focuser),
 }
 
 impl Device {
@@ -33,6 +37,8 @@ impl Device {
             Device::Camera(d) => d.state().await,
             Device::Dome(d) => d.state().await,
             Device::Weather(d) => d.state().await,
+            Device::FilterWheel(d) => d.state().await,
+            Device::Focuser(d) => d.state().await,
         }
     }
 
@@ -42,6 +48,8 @@ impl Device {
             Device::Camera(d) => d.call(call).await,
             Device::Dome(d) => d.call(call).await,
             Device::Weather(d) => d.call(call).await,
+            Device::FilterWheel(d) => d.call(call).await,
+            Device::Focuser(d) => d.call(call).await,
         }
     }
 
@@ -51,6 +59,8 @@ impl Device {
             Device::Camera(_) => DeviceKind::Camera,
             Device::Dome(_) => DeviceKind::Dome,
             Device::Weather(_) => DeviceKind::Weather,
+            Device::FilterWheel(_) => DeviceKind::FilterWheel,
+            Device::Focuser(_) => DeviceKind::Focuser,
         }
     }
 
@@ -59,7 +69,8 @@ impl Device {
             Device::Mount(d) => d.capabilities(),
             Device::Camera(d) => d.capabilities(),
             Device::Dome(d) => d.capabilities(),
-            Device::Weather(_) => BTreeMap::new(),
+            Device::Focuser(d) => d.capabilities(),
+            Device::Weather(_) | Device::FilterWheel(_) => BTreeMap::new(),
         }
     }
 }
@@ -159,7 +170,8 @@ impl Devices for AlpacaDevices {
                     Device::Mount(m) => m.make_safe().await,
                     Device::Camera(c) => c.make_safe().await,
                     Device::Dome(m) => m.make_safe().await,
-                    Device::Weather(_) => {}
+                    Device::Focuser(f) => f.make_safe().await,
+                    Device::Weather(_) | Device::FilterWheel(_) => {}
                 }
             });
         }
@@ -180,6 +192,8 @@ async fn connect_device(
         }
         "camera" => Device::Camera(Camera::connect(ep, PathBuf::from(&cfg.spool_dir)).await?),
         "dome" => Device::Dome(Dome::connect(ep).await?),
+        "filterwheel" => Device::FilterWheel(FilterWheel::connect(ep).await?),
+        "focuser" => Device::Focuser(Focuser::connect(ep).await?),
         kind => {
             let limits = Limits {
                 max_rain_rate: ds.max_rain_rate.unwrap_or(0.0),

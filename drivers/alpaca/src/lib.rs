@@ -1,11 +1,11 @@
-//! teld's ASCOM Alpaca driver: telescopes, cameras, domes, safety monitors and
-//! observing conditions on Alpaca servers (API v1), each at a static address, behind
+//! teld's ASCOM Alpaca driver: telescopes, cameras, domes, filter wheels, focusers,
+//! safety monitors and observing conditions on Alpaca servers (API v1), each at a static address, behind
 //! teld's driver protocol.
 //!
 //! - [`envelope`] and [`imagebytes`]: the wire formats, decoded strictly.
 //! - [`http`]: keep-alive HTTP/1.1 with a timeout on every wait.
 //! - [`client`]: one device's members, with transaction ids and typed failures.
-//! - [`mount`], [`camera`], [`dome`], [`weather`]: the ASCOM interfaces mapped to
+//! - [`mount`], [`camera`], [`dome`], [`filterwheel`], [`focuser`], [`weather`]: the ASCOM interfaces mapped to
 //!   teld's calls and states; [`driver`]: the device set the protocol serves.
 //!
 //! Why not the `ascom-alpaca` crate: it is a 1.0 beta that brings its own HTTP
@@ -21,6 +21,8 @@ pub mod client;
 pub mod dome;
 pub mod driver;
 pub mod envelope;
+pub mod filterwheel;
+pub mod focuser;
 pub mod http;
 pub mod imagebytes;
 pub mod mount;

@@ -29,7 +29,8 @@ pub struct Settings {
 #[serde(deny_unknown_fields)]
 pub struct DeviceSettings {
     /// `host:port/type/number`; the type says what teld device it is (telescope →
-    /// mount, camera, dome, safetymonitor or observingconditions → weather).
+    /// mount, camera, dome, filterwheel, focuser, safetymonitor or
+    /// observingconditions → weather).
     pub address: String,
     /// Mount only: the frame the mount's coordinates are in, when the device reports
     /// none or `equOther` (the PyPI simulators report 0 but work in J2000).
@@ -126,12 +127,6 @@ impl DeviceSettings {
                 "`conditions` and the weather limits apply to a safetymonitor or observingconditions device only"
                     .into(),
             ));
-        }
-        if !matches!(address.device_type, "telescope" | "camera" | "dome") && !weather {
-            return Err(problem(format!(
-                "teld has no device kind for an Alpaca {} yet; serve it from another driver or leave it out",
-                address.device_type
-            )));
         }
         if let Some(c) = &self.conditions {
             let a = Address::parse(c)

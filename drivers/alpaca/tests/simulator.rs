@@ -174,6 +174,54 @@ fn every_device_of_the_simulators_through_the_driver() {
 }
 
 #[test]
+fn the_filter_wheel_and_focuser_of_the_simulators_through_the_driver() {
+    let Some(sim) = simulators() else { return };
+    let spool = tempfile::tempdir().unwrap();
+    let mut d = Driver::start();
+    let a = &sim.addr;
+    let r = d.configure(
+        json!({"devices": {
+            "wheel": {"address": format!("{a}/filterwheel/0")},
+            "focuser": {"address": format!("{a}/focuser/0")}
+        }}),
+        spool.path(),
+    );
+    let devices = r["result"].as_array().unwrap_or_else(|| panic!("configure: {r}"));
+    let kinds: Vec<&str> = devices.iter().map(|i| i["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["focuser", "filter_wheel"]);
+    assert_eq!(devices[0]["capabilities"]["absolute"], true, "{r}");
+
+    // The wheel's own names and offsets, as the simulator is set up.
+    let w = d.state("wheel");
+    assert_eq!(w["names"], json!(["Red", "Green", "Blue", "Clear", "Luminance"]), "{w}");
+    assert_eq!(w["focus_offsets"], json!([-100, -100, 50, 0, 100]));
+    d.ok("wheel", "set_position", Some(json!({"position": 3})));
+    let w = d.wait_state("wheel", "at Clear", Duration::from_secs(10), |s| s["position"] == 3);
+    assert_eq!(sim.get("filterwheel/0/position"), 3, "{w}");
+    let bad = d.call(Some("wheel"), "set_position", Some(json!({"position": 5})));
+    assert_eq!(bad["error"]["code"], "invalid_value", "{bad}");
+    assert!(bad["error"]["message"].as_str().unwrap().contains("slots 0 to 4"), "{bad}");
+
+    // The focuser: absolute, with a probe; moves confirmed by IsMoving and Position.
+    let f = d.state("focuser");
+    assert_eq!((f["absolute"].as_bool(), f["max_step"].as_u64()), (Some(true), Some(100_000)));
+    assert!(f["temperature"].is_number(), "{f}");
+    d.ok("focuser", "move", Some(json!({"position": 9_900})));
+    let f = d.wait_state("focuser", "moved", Duration::from_secs(10), |s| {
+        s["is_moving"] == false && s["position"] == 9_900
+    });
+    assert_eq!(sim.get("focuser/0/position"), 9_900, "{f}");
+    let beyond = d.call(Some("focuser"), "move", Some(json!({"position": 100_001})));
+    assert_eq!(beyond["error"]["code"], "invalid_value", "{beyond}");
+    assert!(beyond["error"]["message"].as_str().unwrap().contains("travel"), "{beyond}");
+    assert_eq!(sim.get("focuser/0/position"), 9_900, "a refused move never reached the device");
+    d.ok("focuser", "halt", None);
+    let not_for = d.call(Some("wheel"), "halt", None);
+    assert_eq!(not_for["error"]["code"], "not_implemented", "{not_for}");
+    assert!(d.finish().success());
+}
+
+#[test]
 fn unsafe_monitor_rain_and_wind_make_the_weather_unsafe() {
     let Some(sim) = simulators() else { return };
     let spool = tempfile::tempdir().unwrap();
@@ -323,7 +371,10 @@ fn a_server_that_is_gone_or_misaddressed_is_refused_with_what_to_do() {
     for (settings, says) in [
         (json!({"devices": {"mount": {"address": "localhost/telescope/0"}}}), "port is missing"),
         (json!({"devices": {"x": {"address": "127.0.0.1:1/rotator/0"}}}), "unknown device type"),
-        (json!({"devices": {"x": {"address": "127.0.0.1:1/filterwheel/0"}}}), "no device kind"),
+        (
+            json!({"devices": {"f": {"address": "127.0.0.1:1/focuser/0", "set_site": true}}}),
+            "apply to a telescope only",
+        ),
         (json!({"devices": {"x": {"adress": "127.0.0.1:1/camera/0"}}}), "adress"),
         (json!({"devices": {}}), "no devices"),
         (

@@ -1,6 +1,6 @@
 //! The calls the daemon can make. Device calls are named after the ASCOM interface
 //! members they stand for (ITelescopeV4, ICameraV4, IDomeV3, ISafetyMonitor,
-//! IObservingConditions), snake_cased, with ASCOM's units: right ascension in hours,
+//! IObservingConditions, IFilterWheelV3, IFocuserV4), snake_cased, with ASCOM's units: right ascension in hours,
 //! angles in degrees, durations in seconds.
 
 use serde::{Deserialize, Serialize};
@@ -64,6 +64,21 @@ pub enum Call {
     OpenShutter,
     /// Asynchronous; confirmed by `shutter_status == closed`.
     CloseShutter,
+
+    // ---- filter wheel (IFilterWheelV3) ----
+    /// Turn to slot `position` (from 0); asynchronous, confirmed by `position`.
+    SetPosition {
+        position: u32,
+    },
+
+    // ---- focuser (IFocuserV4) ----
+    /// Asynchronous, confirmed by `is_moving == false`: to step `position` on an
+    /// absolute focuser, by `position` steps on a relative one.
+    Move {
+        position: i32,
+    },
+    /// Stop the focuser now.
+    Halt,
 }
 
 fn one() -> u32 {
@@ -93,6 +108,9 @@ impl Call {
             Call::ReadImage { .. } => "read_image",
             Call::OpenShutter => "open_shutter",
             Call::CloseShutter => "close_shutter",
+            Call::SetPosition { .. } => "set_position",
+            Call::Move { .. } => "move",
+            Call::Halt => "halt",
         }
     }
 }

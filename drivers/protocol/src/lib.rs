@@ -9,6 +9,7 @@ pub mod call;
 pub mod clock;
 pub mod codec;
 pub mod error;
+pub mod input;
 pub mod message;
 pub mod serve;
 pub mod state;
@@ -19,8 +20,9 @@ pub use clock::{ClockSync, DriverClock};
 pub use error::{ErrorCode, ProtocolError};
 pub use message::{DaemonMessage, DeviceInfo, DriverMessage, Event, Hello, Request, Response};
 pub use state::{
-    CameraState, CameraStatus, DeviceKind, DeviceState, DomeState, EquatorialSystem, ImageInfo,
-    MountState, PierSide, PixelType, ShutterStatus, WeatherState,
+    CameraState, CameraStatus, DeviceKind, DeviceState, DomeState, EquatorialSystem,
+    FilterWheelState, FocuserState, ImageInfo, MountState, PierSide, PixelType, ShutterStatus,
+    WeatherState,
 };
 
 /// Version of the protocol spoken by this crate. The daemon refuses a driver whose

@@ -14,11 +14,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncRead, AsyncWrite, BufReader};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 
-use crate::codec::{self, decode, write_message};
+use crate::codec::{decode, write_message};
+pub use crate::input::Exit;
+use crate::input::{Incoming, read_lines, recover_id};
 use crate::{
     Call, ClockSync, Configure, DaemonMessage, DeviceInfo, DeviceState, DriverMessage, ErrorCode,
     Event, Hello, PROTOCOL_VERSION, ProtocolError, Request, Response,
@@ -70,24 +72,6 @@ pub trait Devices: Sized + Send + Sync + 'static {
 
     /// The daemon's clock changed; drivers that set device time follow it.
     fn set_clock(&self, _sync: ClockSync) {}
-}
-
-/// Why the driver stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
-    Shutdown,
-    EndOfInput,
-    HeartbeatLost,
-}
-
-impl Exit {
-    /// Process exit status: 0 for an orderly end, 3 when the daemon vanished.
-    pub fn code(self) -> u8 {
-        match self {
-            Exit::Shutdown | Exit::EndOfInput => 0,
-            Exit::HeartbeatLost => 3,
-        }
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -154,13 +138,6 @@ struct Session<D> {
     live: Option<Live<D>>,
     /// Wakes the poller after a call so state changes are reported at once.
     poke: Arc<Notify>,
-}
-
-enum Incoming {
-    Line(Vec<u8>),
-    Bad(ProtocolError),
-    End,
-    Failed(std::io::Error),
 }
 
 impl<D: Devices> Session<D> {
@@ -367,27 +344,4 @@ async fn write_all<W: AsyncWrite + Unpin>(
         write_message(&mut writer, &msg).await?;
     }
     Ok(())
-}
-
-/// Reads lines on a task of its own: `read_line` is not cancel-safe.
-async fn read_lines<R: AsyncRead + Unpin>(reader: R, tx: mpsc::Sender<Incoming>) {
-    let mut reader = BufReader::new(reader);
-    loop {
-        let mut buf = Vec::new();
-        let msg = match codec::read_line(&mut reader, &mut buf).await {
-            Ok(Some(())) => Incoming::Line(buf),
-            Ok(None) => Incoming::End,
-            Err(ProtocolError::Io(e)) => Incoming::Failed(e),
-            Err(e) => Incoming::Bad(e),
-        };
-        let last = matches!(msg, Incoming::End | Incoming::Failed(_));
-        if tx.send(msg).await.is_err() || last {
-            return;
-        }
-    }
-}
-
-/// The id of a request we could not parse, so the daemon is not left waiting.
-fn recover_id(line: &[u8]) -> Option<u64> {
-    serde_json::from_slice::<Value>(line).ok()?.get("id")?.as_u64()
 }

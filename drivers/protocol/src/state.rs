@@ -10,6 +10,10 @@ pub enum DeviceKind {
     Dome,
     /// Safety monitor and observing conditions in one (ISafetyMonitor + IObservingConditions).
     Weather,
+    /// IFilterWheelV3.
+    FilterWheel,
+    /// IFocuserV4.
+    Focuser,
 }
 
 impl std::fmt::Display for DeviceKind {
@@ -19,6 +23,8 @@ impl std::fmt::Display for DeviceKind {
             DeviceKind::Camera => "camera",
             DeviceKind::Dome => "dome",
             DeviceKind::Weather => "weather",
+            DeviceKind::FilterWheel => "filter wheel",
+            DeviceKind::Focuser => "focuser",
         })
     }
 }
@@ -30,6 +36,8 @@ pub enum DeviceState {
     Camera(CameraState),
     Dome(DomeState),
     Weather(WeatherState),
+    FilterWheel(FilterWheelState),
+    Focuser(FocuserState),
 }
 
 impl DeviceState {
@@ -39,6 +47,8 @@ impl DeviceState {
             DeviceState::Camera(_) => DeviceKind::Camera,
             DeviceState::Dome(_) => DeviceKind::Dome,
             DeviceState::Weather(_) => DeviceKind::Weather,
+            DeviceState::FilterWheel(_) => DeviceKind::FilterWheel,
+            DeviceState::Focuser(_) => DeviceKind::Focuser,
         }
     }
 }
@@ -151,6 +161,46 @@ pub struct WeatherState {
     pub pressure: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sky_quality: Option<f64>,
+}
+
+/// IFilterWheelV3: where the wheel is and what it holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FilterWheelState {
+    pub connected: bool,
+    /// Slot in the beam, from 0; `None` while the wheel turns (ASCOM `Position == -1`).
+    pub position: Option<u32>,
+    /// Filter name of each slot (ASCOM `Names`), as the device reports it.
+    pub names: Vec<String>,
+    /// Focus offset of each slot in focuser steps (ASCOM `FocusOffsets`), relative to
+    /// the telescope's best focus.
+    pub focus_offsets: Vec<i32>,
+}
+
+impl FilterWheelState {
+    /// The filter in the beam, by the device's own word; `None` while turning.
+    pub fn filter(&self) -> Option<&str> {
+        self.position.and_then(|p| self.names.get(p as usize)).map(String::as_str)
+    }
+}
+
+/// IFocuserV4.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FocuserState {
+    pub connected: bool,
+    /// ASCOM `Absolute`: positions are steps from a fixed zero. A relative focuser
+    /// only moves by steps and has no `position`.
+    pub absolute: bool,
+    /// Steps, absolute focusers only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<i32>,
+    pub is_moving: bool,
+    /// Highest position (absolute) or largest single move (relative), steps.
+    pub max_step: u32,
+    /// °C, where the focuser has a probe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    /// Temperature compensation on (ASCOM `TempComp`): the focuser moves by itself.
+    pub temp_comp: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

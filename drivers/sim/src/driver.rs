@@ -12,12 +12,14 @@ use std::time::Duration as StdDuration;
 
 use hifitime::Epoch;
 use serde_json::{Value, json};
-use teld_driver_protocol::codec::{self, decode, write_message};
+use teld_driver_protocol::codec::{decode, write_message};
+pub use teld_driver_protocol::input::Exit;
+use teld_driver_protocol::input::{Incoming, read_lines, recover_id};
 use teld_driver_protocol::{
     Call, ClockSync, Configure, DaemonMessage, DeviceState, DriverClock, DriverMessage, ErrorCode,
     Event, Hello, PROTOCOL_VERSION, ProtocolError, Request, Response,
 };
-use tokio::io::{AsyncRead, AsyncWrite, BufReader};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -30,59 +32,12 @@ use crate::spool::Spool;
 /// so a handful is plenty.
 const INCOMING_QUEUE: usize = 16;
 
-/// Why the driver stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
-    /// The daemon asked for `shutdown`.
-    Shutdown,
-    /// The daemon closed our stdin.
-    EndOfInput,
-    /// Nothing heard for `heartbeat_timeout_ms`: the daemon is presumed dead.
-    HeartbeatLost,
-}
-
-impl Exit {
-    /// Process exit status: 0 for an orderly end, non-zero when the daemon vanished.
-    pub fn code(self) -> i32 {
-        match self {
-            Exit::Shutdown | Exit::EndOfInput => 0,
-            Exit::HeartbeatLost => 3,
-        }
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum DriverError {
     #[error("cannot write to the daemon (is it gone?): {0}")]
     Write(#[source] ProtocolError),
     #[error("cannot read from the daemon: {0}")]
     Read(#[source] std::io::Error),
-}
-
-enum Incoming {
-    Line(Vec<u8>),
-    TooLong(ProtocolError),
-    End,
-    Failed(std::io::Error),
-}
-
-/// Reads lines on its own task: `read_line` is not cancel-safe, so it must not sit in
-/// a `select!` that the timers win.
-async fn read_lines<R: AsyncRead + Unpin>(reader: R, tx: mpsc::Sender<Incoming>) {
-    let mut reader = BufReader::new(reader);
-    loop {
-        let mut buf = Vec::new();
-        let msg = match codec::read_line(&mut reader, &mut buf).await {
-            Ok(Some(())) => Incoming::Line(buf),
-            Ok(None) => Incoming::End,
-            Err(ProtocolError::Io(e)) => Incoming::Failed(e),
-            Err(e) => Incoming::TooLong(e),
-        };
-        let last = matches!(msg, Incoming::End | Incoming::Failed(_));
-        if tx.send(msg).await.is_err() || last {
-            return;
-        }
-    }
 }
 
 /// Speaks the driver protocol on `reader`/`writer` until the daemon leaves or asks us
@@ -163,7 +118,7 @@ impl<W: AsyncWrite + Unpin> Driver<W> {
                         return Ok(exit);
                     }
                 }
-                Incoming::TooLong(e) => tracing::warn!("ignored a line from the daemon: {e}"),
+                Incoming::Bad(e) => tracing::warn!("ignored a line from the daemon: {e}"),
                 Incoming::End => {
                     tracing::info!("the daemon closed stdin");
                     return Ok(Exit::EndOfInput);
@@ -435,11 +390,6 @@ impl<W: AsyncWrite + Unpin> Driver<W> {
     }
 }
 
-/// The id of a request we could not parse, so the daemon is not left waiting.
-fn recover_id(line: &[u8]) -> Option<u64> {
-    serde_json::from_slice::<Value>(line).ok()?.get("id")?.as_u64()
-}
-
 /// A state with its continuously varying values blanked, so comparing two tells
 /// whether something the daemon acts on changed (slewing, shutter, image ready…).
 fn discrete(state: &DeviceState) -> DeviceState {
@@ -452,7 +402,14 @@ fn discrete(state: &DeviceState) -> DeviceState {
             m.azimuth = 0.0;
         }
         DeviceState::Camera(c) => c.percent_completed = 0,
-        DeviceState::Dome(_) => {}
+        DeviceState::Dome(_) | DeviceState::FilterWheel(_) => {}
+        DeviceState::Focuser(f) => {
+            // Reported while it moves by the periodic report, like the mount's position.
+            if f.is_moving {
+                f.position = None;
+            }
+            f.temperature = None;
+        }
         DeviceState::Weather(w) => {
             *w = teld_driver_protocol::WeatherState {
                 connected: w.connected,

@@ -1,6 +1,6 @@
 //! `teld-driver-sim`: teld's simulated observatory, a driver process speaking the
-//! driver protocol on stdin/stdout. It serves four devices — `mount`, `camera`, `dome`
-//! and `weather` — with ASCOM semantics, runs on the daemon's (possibly accelerated
+//! driver protocol on stdin/stdout. It serves six devices — `mount`, `camera`, `dome`,
+//! `weather`, `filter_wheel` and `focuser` — with ASCOM semantics, runs on the daemon's (possibly accelerated
 //! or stepped) clock, and renders camera frames of a fixed synthetic star field.
 //!
 //! [`run`] is the whole driver over any reader and writer, so tests can drive it
@@ -10,6 +10,8 @@ pub mod camera;
 pub mod dome;
 pub mod driver;
 pub mod error;
+pub mod filterwheel;
+pub mod focuser;
 pub mod mount;
 pub mod observatory;
 pub mod render;

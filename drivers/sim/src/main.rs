@@ -25,7 +25,7 @@ fn main() -> ExitCode {
     // wait for it.
     runtime.shutdown_background();
     match result {
-        Ok(exit) => ExitCode::from(exit.code() as u8),
+        Ok(exit) => ExitCode::from(exit.code()),
         Err(_) => ExitCode::FAILURE, // already logged by `run`
     }
 }

@@ -1,4 +1,4 @@
-//! The simulated observatory: the four devices, their shared site and time, and the
+//! The simulated observatory: the six devices, their shared site and time, and the
 //! routing of device calls to them. Everything here is evaluated at an instant handed
 //! in by the caller; nothing reads a clock.
 
@@ -13,6 +13,8 @@ use teld_driver_protocol::{Call, DeviceInfo, DeviceKind, DeviceState, ErrorCode,
 use crate::camera::{Camera, Frame};
 use crate::dome::Dome;
 use crate::error::{CallError, Coded};
+use crate::filterwheel::FilterWheel;
+use crate::focuser::Focuser;
 use crate::mount::Mount;
 use crate::render;
 use crate::scene;
@@ -21,16 +23,20 @@ use crate::spool::{Spool, SpoolError};
 use crate::weather::Weather;
 
 /// The devices this driver serves, by the names the daemon addresses them with.
-pub const DEVICES: [(&str, DeviceKind); 4] = [
+pub const DEVICES: [(&str, DeviceKind); 6] = [
     ("mount", DeviceKind::Mount),
     ("camera", DeviceKind::Camera),
     ("dome", DeviceKind::Dome),
     ("weather", DeviceKind::Weather),
+    ("filter_wheel", DeviceKind::FilterWheel),
+    ("focuser", DeviceKind::Focuser),
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum RouteError {
-    #[error("no device named `{0}`; this driver serves mount, camera, dome and weather")]
+    #[error(
+        "no device named `{0}`; this driver serves mount, camera, dome, weather, filter_wheel and focuser"
+    )]
     UnknownDevice(String),
     #[error("the {kind} `{device}` does not implement `{method}`")]
     NotImplemented { device: String, kind: DeviceKind, method: &'static str },
@@ -76,6 +82,8 @@ pub struct Observatory {
     camera: Camera,
     dome: Dome,
     weather: Weather,
+    filter_wheel: FilterWheel,
+    focuser: Focuser,
     spool: Spool,
 }
 
@@ -89,6 +97,8 @@ impl Observatory {
             camera: Camera::new(settings.camera),
             dome: Dome::new(settings.dome, now),
             weather,
+            filter_wheel: FilterWheel::new(settings.filter_wheel, now),
+            focuser: Focuser::new(settings.focuser, now),
             spool,
         }
     }
@@ -165,6 +175,18 @@ impl Observatory {
                 "simulated weather station (ISafetyMonitor + IObservingConditions)".into(),
                 BTreeMap::new(),
             ),
+            info(
+                "filter_wheel",
+                DeviceKind::FilterWheel,
+                "simulated filter wheel (IFilterWheelV3)".into(),
+                BTreeMap::new(),
+            ),
+            info(
+                "focuser",
+                DeviceKind::Focuser,
+                "simulated absolute focuser (IFocuserV4)".into(),
+                caps(&[("absolute", true), ("temp_comp_available", false)]),
+            ),
         ]
     }
 
@@ -173,6 +195,8 @@ impl Observatory {
     pub fn settle(&mut self, t: Epoch) {
         self.mount.settle(t);
         self.dome.settle(t);
+        self.filter_wheel.settle(t);
+        self.focuser.settle(t);
         let (mount, dome, site) = (&self.mount, &self.dome, &self.site);
         let cfg = self.camera.settings().clone();
         self.camera.settle(t, |start, end, light| {
@@ -187,6 +211,8 @@ impl Observatory {
             self.camera.next_change_after(t),
             self.dome.next_change_after(t),
             self.weather.next_change_after(t),
+            self.filter_wheel.next_change_after(t),
+            self.focuser.next_change_after(t),
         ]
         .into_iter()
         .flatten()
@@ -198,6 +224,8 @@ impl Observatory {
         self.mount.rebase(from, to);
         self.dome.rebase(from, to);
         self.camera.rebase(from, to);
+        self.filter_wheel.rebase(from, to);
+        self.focuser.rebase(from, to);
     }
 
     /// Every device's state at `t`, in [`DEVICES`] order.
@@ -211,6 +239,11 @@ impl Observatory {
             DeviceKind::Camera => DeviceState::Camera(self.camera.state(t)),
             DeviceKind::Dome => DeviceState::Dome(self.dome.state(t)),
             DeviceKind::Weather => DeviceState::Weather(self.weather.state(t)),
+            DeviceKind::FilterWheel => DeviceState::FilterWheel(self.filter_wheel.state(t)),
+            DeviceKind::Focuser => {
+                let air = self.weather.state(t).temperature;
+                DeviceState::Focuser(self.focuser.state(t, air))
+            }
         }
     }
 
@@ -233,6 +266,7 @@ impl Observatory {
     pub fn make_safe(&mut self, now: Epoch) -> String {
         self.settle(now);
         self.camera.abort_exposure(now);
+        self.focuser.halt(now);
         self.dome.close_shutter(now);
         self.mount.park(now);
         let dome = self.dome.state(now);
@@ -299,6 +333,18 @@ impl Observatory {
             (DeviceKind::Dome, Call::Park) => done(),
             (DeviceKind::Dome, Call::AbortSlew) => {
                 self.dome.abort_slew(now);
+                done()
+            }
+            (DeviceKind::FilterWheel, Call::SetPosition { position }) => {
+                self.filter_wheel.set_position(now, position)?;
+                done()
+            }
+            (DeviceKind::Focuser, Call::Move { position }) => {
+                self.focuser.move_to(now, position)?;
+                done()
+            }
+            (DeviceKind::Focuser, Call::Halt) => {
+                self.focuser.halt(now);
                 done()
             }
             (kind, _) => {

@@ -66,6 +66,21 @@ pub const DEFAULT_SENSOR_NAME: &str = "teld-sim 1k CCD";
 /// A small dome's shutter takes about a minute to open or close.
 pub const DEFAULT_SHUTTER_TIME_S: f64 = 60.0;
 
+/// Slots of the default wheel, as `config/default.toml` lists them for requests.
+pub const DEFAULT_FILTERS: [&str; 5] = ["clear", "L", "R", "V", "B"];
+/// Parfocal offsets of the default filters in focuser steps: coloured glass of
+/// slightly different thickness shifts focus by tens of steps on a small refocusing
+/// motor (≈ 1 µm a step).
+pub const DEFAULT_FOCUS_OFFSETS: [i32; 5] = [0, 0, 40, 25, 60];
+/// A small wheel turns one slot in about a second.
+pub const DEFAULT_SLOT_TIME_S: f64 = 1.0;
+/// A 50 000-step absolute focuser (5 cm of travel at 1 µm a step).
+pub const DEFAULT_FOCUSER_MAX_STEP: u32 = 50_000;
+/// It powers up at mid-travel, near best focus.
+pub const DEFAULT_FOCUSER_START: u32 = 25_000;
+/// 1000 steps per second: refocusing for a filter change takes well under a second.
+pub const DEFAULT_FOCUSER_STEPS_PER_S: f64 = 1000.0;
+
 /// Largest image side accepted: 16k pixels already make a 512 MB frame.
 const MAX_IMAGE_SIDE: u32 = 16_384;
 /// Deepest star field rendered; star counts grow ×2 per magnitude, so deeper limits
@@ -79,6 +94,46 @@ pub struct Settings {
     pub camera: CameraSettings,
     pub dome: DomeSettings,
     pub weather: WeatherSettings,
+    pub filter_wheel: FilterWheelSettings,
+    pub focuser: FocuserSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FilterWheelSettings {
+    /// Filter name of each slot.
+    pub names: Vec<String>,
+    /// Focus offset of each slot, steps; as many as `names`.
+    pub focus_offsets: Vec<i32>,
+    pub slot_time_s: f64,
+}
+
+impl Default for FilterWheelSettings {
+    fn default() -> Self {
+        FilterWheelSettings {
+            names: DEFAULT_FILTERS.iter().map(|s| s.to_string()).collect(),
+            focus_offsets: DEFAULT_FOCUS_OFFSETS.to_vec(),
+            slot_time_s: DEFAULT_SLOT_TIME_S,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FocuserSettings {
+    pub max_step: u32,
+    pub start_position: u32,
+    pub steps_per_s: f64,
+}
+
+impl Default for FocuserSettings {
+    fn default() -> Self {
+        FocuserSettings {
+            max_step: DEFAULT_FOCUSER_MAX_STEP,
+            start_position: DEFAULT_FOCUSER_START,
+            steps_per_s: DEFAULT_FOCUSER_STEPS_PER_S,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -259,6 +314,7 @@ impl Settings {
         positive("camera.max_exposure_s", c.max_exposure_s)?;
         within("camera.ccd_temperature_c", c.ccd_temperature_c, -150.0, 60.0, "-150..60 °C")?;
         non_negative("dome.shutter_time_s", d.shutter_time_s)?;
+        self.check_optics()?;
         for iv in &self.weather.unsafe_intervals {
             if iv.to <= iv.from {
                 return Err(SettingsError::OutOfRange {
@@ -273,6 +329,35 @@ impl Settings {
             }
         }
         Ok(())
+    }
+}
+
+impl Settings {
+    fn check_optics(&self) -> Result<(), SettingsError> {
+        let (w, f) = (&self.filter_wheel, &self.focuser);
+        if w.names.is_empty() || w.names.len() > 32 {
+            return Err(SettingsError::OutOfRange {
+                key: "filter_wheel.names",
+                value: w.names.len().to_string(),
+                expected: "1 to 32 filter names, one per slot",
+            });
+        }
+        if w.focus_offsets.len() != w.names.len() {
+            return Err(SettingsError::OutOfRange {
+                key: "filter_wheel.focus_offsets",
+                value: format!("{} offsets", w.focus_offsets.len()),
+                expected: "one offset per name in filter_wheel.names",
+            });
+        }
+        non_negative("filter_wheel.slot_time_s", w.slot_time_s)?;
+        if f.max_step == 0 || f.start_position > f.max_step {
+            return Err(SettingsError::OutOfRange {
+                key: "focuser.start_position",
+                value: f.start_position.to_string(),
+                expected: "within 0..=focuser.max_step, and max_step > 0",
+            });
+        }
+        positive("focuser.steps_per_s", f.steps_per_s)
     }
 }
 

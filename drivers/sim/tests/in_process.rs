@@ -227,3 +227,49 @@ async fn end_of_input_and_shutdown_end_run() {
     c.ok(None, Call::Shutdown).await;
     assert_eq!(driver.await.unwrap().unwrap(), teld_driver_sim::Exit::Shutdown);
 }
+
+#[tokio::test]
+async fn the_filter_wheel_and_focuser_move_and_report_where_they_are() {
+    let (mut c, _spool) = configured(json!({
+        "filter_wheel": {"names": ["L", "R", "Ha"], "focus_offsets": [0, 30, -20], "slot_time_s": 2},
+        "focuser": {"start_position": 1000, "steps_per_s": 100}
+    }))
+    .await;
+    c.ok(Some("filter_wheel"), Call::SetPosition { position: 2 }).await;
+    // Three slots: 0 → 2 is one slot backwards; the position is unknown meanwhile.
+    let turning = c.ok(Some("filter_wheel"), Call::GetState).await;
+    assert_eq!(turning["position"], serde_json::Value::Null, "{turning}");
+    set_clock(&mut c, at(2.0)).await;
+    let at_ha = c
+        .state(
+            "filter_wheel",
+            "at Ha",
+            |s| matches!(s, DeviceState::FilterWheel(w) if w.filter() == Some("Ha")),
+        )
+        .await;
+    let DeviceState::FilterWheel(w) = at_ha else { unreachable!() };
+    assert_eq!((w.position, w.focus_offsets[2]), (Some(2), -20));
+    let (code, msg) =
+        error_of(c.call(Some("filter_wheel"), Call::SetPosition { position: 3 }).await);
+    assert_eq!(code, ErrorCode::InvalidValue);
+    assert!(msg.contains("slot 3 does not exist"), "{msg}");
+
+    c.ok(Some("focuser"), Call::Move { position: 980 }).await;
+    set_clock(&mut c, at(2.1)).await;
+    let moving = c.ok(Some("focuser"), Call::GetState).await;
+    assert_eq!(
+        (moving["is_moving"].as_bool(), moving["position"].as_i64()),
+        (Some(true), Some(990))
+    );
+    set_clock(&mut c, at(2.2)).await;
+    let there = c
+        .state("focuser", "focused", |s| matches!(s, DeviceState::Focuser(f) if !f.is_moving))
+        .await;
+    let DeviceState::Focuser(f) = there else { unreachable!() };
+    assert_eq!(f.position, Some(980));
+    assert!(f.temperature.is_some(), "the probe reads the air temperature");
+    let (code, _) = error_of(c.call(Some("focuser"), Call::Move { position: -5 }).await);
+    assert_eq!(code, ErrorCode::InvalidValue);
+    let bad = c.call(Some("camera"), Call::Halt).await;
+    assert_eq!(error_of(bad).0, ErrorCode::NotImplemented);
+}
