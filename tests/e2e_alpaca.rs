@@ -174,6 +174,12 @@ fn a_frozen_alpaca_server_is_a_fault_then_the_site_is_made_safe_and_work_resumes
         let log = t.log_text();
         (log.contains("did not answer") && log.contains("hung")).then_some(())
     });
+    // The device is marked faulted in the status, with why.
+    let faulted = teld.wait_for("a device marked faulted", Duration::from_secs(30), |t| {
+        let f = t.get("/api/v1/status")["drivers"]["alpaca"]["faulted"].clone();
+        f.as_object().is_some_and(|m| !m.is_empty()).then_some(f)
+    });
+    assert!(faulted.to_string().contains("did not answer"), "{faulted}");
     sim.thaw();
     let r = teld.wait_state(a, "completed", Duration::from_secs(180));
     let h = history(&r);
@@ -182,7 +188,9 @@ fn a_frozen_alpaca_server_is_a_fault_then_the_site_is_made_safe_and_work_resumes
         "the interrupted block went back to the queue: {h:?}"
     );
     assert_eq!(r["frames"].as_array().unwrap().len(), 3);
-    assert_eq!(teld.get("/api/v1/status")["drivers"]["alpaca"]["status"], "up");
+    let status = teld.get("/api/v1/status");
+    assert_eq!(status["drivers"]["alpaca"]["status"], "up");
+    assert!(status["drivers"]["alpaca"].get("faulted").is_none(), "fault cleared: {status}");
 }
 
 #[test]

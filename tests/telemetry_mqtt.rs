@@ -113,6 +113,7 @@ fn site_snapshot() -> Snapshot {
             version: Some("0.1.0".into()),
             restarts: 0,
             last_error: None,
+            faulted: Default::default(),
         },
     );
     s

@@ -92,6 +92,10 @@ pub struct DriverView {
     pub version: Option<String>,
     pub restarts: u32,
     pub last_error: Option<String>,
+    /// Devices of this driver whose last call timed out or failed as a device fault,
+    /// with what happened; a device leaves the list when it next answers or reports.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub faulted: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

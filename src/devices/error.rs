@@ -44,6 +44,16 @@ pub enum DeviceError {
 }
 
 impl DeviceError {
+    /// True when the device itself is at fault: it did not answer in time, or its
+    /// driver says the device failed (not a refusal of a bad command).
+    pub fn is_device_fault(&self) -> bool {
+        matches!(
+            self,
+            DeviceError::Timeout { .. }
+                | DeviceError::Device { code: ErrorCode::DeviceFault | ErrorCode::Timeout, .. }
+        )
+    }
+
     /// True when the fault is the link to the driver, not the device: the work can be
     /// retried unchanged once the driver is back.
     pub fn is_link_fault(&self) -> bool {

@@ -68,7 +68,13 @@ impl DriverHandle {
         let link = self.shared.link.borrow().clone();
         let link =
             link.ok_or_else(|| DeviceError::DriverDown { driver: self.shared.name.clone() })?;
-        link.call(Some(device), call, self.shared.request_timeout).await
+        let result = link.call(Some(device), call, self.shared.request_timeout).await;
+        match &result {
+            Ok(_) => mark_fault(&self.shared, device, None),
+            Err(e) if e.is_device_fault() => mark_fault(&self.shared, device, Some(e.to_string())),
+            Err(_) => {}
+        }
+        result
     }
 
     /// States the driver reports by itself (`state` events: changes and periodic).
@@ -103,6 +109,7 @@ impl DriverHandle {
     /// Records a state read from the device into the snapshot.
     pub fn observe_state(&self, device: &str, state: &DeviceState) {
         snapshot_state(&self.shared, device, state);
+        mark_fault(&self.shared, device, None);
     }
 }
 
@@ -397,6 +404,7 @@ async fn read_loop(
 /// A `state` event from the driver: into the snapshot, and to waiters.
 fn route_state(shared: &Shared, device: &str, state: &DeviceState) {
     snapshot_state(shared, device, state);
+    mark_fault(shared, device, None);
     let _ = shared.states.send((device.to_string(), state.clone()));
 }
 
@@ -433,6 +441,27 @@ async fn forward_clock(link: &Link, clock: &Clock, timeout: Duration) {
     std::future::pending().await
 }
 
+/// Marks a device faulted (with why) or, with `None`, answering again; logs the change.
+fn mark_fault(shared: &Shared, device: &str, fault: Option<String>) {
+    let name = &shared.name;
+    shared.ctx.core.update(|s| {
+        let Some(view) = s.drivers.get_mut(name) else { return };
+        match fault {
+            Some(why) => {
+                if !view.faulted.contains_key(device) {
+                    tracing::warn!(driver = %name, device, "device faulted: {why}");
+                }
+                view.faulted.insert(device.to_string(), why);
+            }
+            None => {
+                if view.faulted.remove(device).is_some() {
+                    tracing::info!(driver = %name, device, "device answers again");
+                }
+            }
+        }
+    });
+}
+
 fn set_view(
     shared: &Shared,
     cfg: &DriverConfig,
@@ -443,7 +472,9 @@ fn set_view(
     last_error: Option<String>,
 ) {
     shared.ctx.core.update(|s| {
-        let prev_error = s.drivers.get(&cfg.name).and_then(|v| v.last_error.clone());
+        let prev = s.drivers.get(&cfg.name);
+        let prev_error = prev.and_then(|v| v.last_error.clone());
+        let faulted = prev.map(|v| v.faulted.clone()).unwrap_or_default();
         s.drivers.insert(
             cfg.name.clone(),
             DriverView {
@@ -453,6 +484,7 @@ fn set_view(
                 version,
                 restarts,
                 last_error: last_error.or(prev_error),
+                faulted,
             },
         );
     });

@@ -191,6 +191,7 @@ mod tests {
                 version: None,
                 restarts: 0,
                 last_error: None,
+                faulted: Default::default(),
             },
         );
         let out: std::collections::BTreeMap<_, _> =

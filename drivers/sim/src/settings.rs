@@ -411,8 +411,22 @@ mod tests {
         let e = Settings::from_json(&json!({"camera": {"widht": 256}})).unwrap_err();
         let msg = e.to_string();
         assert!(msg.contains("widht") && msg.contains("camera"), "{msg}");
-        let e = Settings::from_json(&json!({"focuser": {}})).unwrap_err();
-        assert!(e.to_string().contains("focuser"), "{e}");
+        let e = Settings::from_json(&json!({"rotator": {}})).unwrap_err();
+        assert!(e.to_string().contains("rotator"), "{e}");
+    }
+
+    #[test]
+    fn the_wheel_needs_one_offset_per_filter_and_the_focuser_a_start_in_its_travel() {
+        let e = Settings::from_json(&json!({"filter_wheel": {"names": ["L", "R"]}})).unwrap_err();
+        assert!(e.to_string().contains("one offset per name"), "{e}");
+        let e = Settings::from_json(&json!({"filter_wheel": {"names": [], "focus_offsets": []}}))
+            .unwrap_err();
+        assert!(e.to_string().contains("filter_wheel.names"), "{e}");
+        let e = Settings::from_json(&json!({"focuser": {"max_step": 100, "start_position": 200}}))
+            .unwrap_err();
+        assert!(e.to_string().contains("focuser.start_position"), "{e}");
+        let ok = json!({"filter_wheel": {"names": ["L", "R"], "focus_offsets": [0, 12]}});
+        assert_eq!(Settings::from_json(&ok).unwrap().filter_wheel.focus_offsets, [0, 12]);
     }
 
     #[test]

@@ -56,7 +56,9 @@ async fn a_night_of_work_at_600x() {
             ("mount", DeviceKind::Mount),
             ("camera", DeviceKind::Camera),
             ("dome", DeviceKind::Dome),
-            ("weather", DeviceKind::Weather)
+            ("weather", DeviceKind::Weather),
+            ("filter_wheel", DeviceKind::FilterWheel),
+            ("focuser", DeviceKind::Focuser)
         ]
     );
     assert_eq!(devices[0].capabilities.get("can_slew_async"), Some(&true));
