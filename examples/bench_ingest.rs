@@ -209,5 +209,7 @@ fn meta(seq: u32) -> FrameMeta {
         weather: None,
         device_exposure_start: Some("2026-11-24T22:01:07.100000".into()),
         software: teld::SOFTWARE.into(),
+        wcs: None,
+        moon: None,
     }
 }

@@ -103,6 +103,8 @@ fn meta(seq: u32) -> FrameMeta {
         }),
         device_exposure_start: Some("2026-11-24T22:01:07.100".into()),
         software: teld::SOFTWARE.into(),
+        wcs: None,
+        moon: None,
     }
 }
 

@@ -362,6 +362,20 @@ pub struct TelescopeConfig {
     /// FITS `TELESCOP`; defaults to the telescope name.
     #[serde(default)]
     pub model: Option<String>,
+    /// Sky per unbinned pixel, arcseconds: with it (or `focal_length_mm`) every frame
+    /// gets a WCS.
+    #[serde(default)]
+    pub plate_scale_arcsec: Option<f64>,
+    /// Focal length, mm: the plate scale is then the camera's reported pixel size
+    /// over it, unless `plate_scale_arcsec` is given.
+    #[serde(default)]
+    pub focal_length_mm: Option<f64>,
+    /// Position angle of the detector's +y axis, degrees east of north (0: north up).
+    #[serde(default)]
+    pub camera_angle_deg: f64,
+    /// East at +x when north is at +y (a mirror image, e.g. behind a diagonal).
+    #[serde(default)]
+    pub camera_flipped: bool,
     /// FITS `INSTRUME`; defaults to the camera's sensor name.
     #[serde(default)]
     pub instrument: Option<String>,

@@ -200,6 +200,18 @@ pub fn check(c: &Config) -> Vec<ConfigIssue> {
                 ),
             );
         }
+        for (k, v) in
+            [("plate_scale_arcsec", t.plate_scale_arcsec), ("focal_length_mm", t.focal_length_mm)]
+        {
+            if let Some(v) = v
+                && !(v.is_finite() && v > 0.0)
+            {
+                bad(p(k), format!("{v} must be a number above 0"));
+            }
+        }
+        if !(t.camera_angle_deg.is_finite() && (-360.0..=360.0).contains(&t.camera_angle_deg)) {
+            bad(p("camera_angle_deg"), "give degrees east of north, -360 to 360".into());
+        }
         if t.focus_position.is_some() && t.focuser.is_none() {
             bad(p("focus_position"), "needs a `focuser` to move".into());
         }

@@ -93,6 +93,14 @@ pub(super) fn frame_header(meta: &FrameMeta) -> Vec<Card> {
     instrument_cards(&mut h, meta);
     site_cards(&mut h, meta);
     pointing_cards(&mut h, meta);
+    if let Some(w) = &meta.wcs {
+        wcs_cards(&mut h, w);
+    }
+    if let Some(m) = &meta.moon {
+        h.real("MOONSEP", m.separation_deg, 3, "[deg] Moon to target at start");
+        h.real("MOONALT", m.alt_deg, 3, "[deg] Moon altitude at start");
+        h.real("MOONILLU", m.illumination, 3, "Moon illuminated fraction at start");
+    }
     if let Some(w) = meta.weather.as_ref().filter(|w| w.connected) {
         weather_cards(&mut h, w);
     }
@@ -105,6 +113,7 @@ fn time_cards(h: &mut Header, meta: &FrameMeta) {
     h.text("DATE-OBS", &utc(meta.date_obs), "[UTC] exposure start (teld clock)");
     h.text("DATE-END", &utc(exposure_end(meta)), "[UTC] exposure end");
     h.real("MJD-OBS", meta.date_obs.to_mjd_utc_days(), 8, "[d] MJD of DATE-OBS");
+    h.real("MJD-END", exposure_end(meta).to_mjd_utc_days(), 8, "[d] MJD of DATE-END");
     h.text("TIMESYS", "UTC", "time scale of all dates");
     h.text("DATE", &utc(exposure_end(meta)), "[UTC] file written (= DATE-END)");
     h.real("EXPTIME", meta.exptime_s, 6, "[s] exposure time");
@@ -152,6 +161,11 @@ fn site_cards(h: &mut Header, meta: &FrameMeta) {
     h.real("OBSGEO-B", s.latitude_deg, 6, "[deg] geodetic latitude (WGS84)");
     h.real("OBSGEO-L", s.longitude_deg, 6, "[deg] geodetic longitude, east positive");
     h.real("OBSGEO-H", s.height_m, 1, "[m] height above WGS84 ellipsoid");
+    if let Ok([x, y, z]) = s.geocentric_m() {
+        h.real("OBSGEO-X", x, 3, "[m] site, geocentric ITRS (WGS84)");
+        h.real("OBSGEO-Y", y, 3, "[m] site, geocentric ITRS (WGS84)");
+        h.real("OBSGEO-Z", z, 3, "[m] site, geocentric ITRS (WGS84)");
+    }
 }
 
 fn pointing_cards(h: &mut Header, meta: &FrameMeta) {
@@ -169,6 +183,24 @@ fn pointing_cards(h: &mut Header, meta: &FrameMeta) {
         h.real("AZ", m.az_deg, 4, "[deg] mount azimuth at start, N through E");
     }
     h.opt_real("AIRMASS", meta.airmass, 4, "airmass at exposure start");
+}
+
+/// A TAN projection with a CD matrix (FITS WCS Paper II); RADESYS and EQUINOX are the
+/// pointing cards'.
+fn wcs_cards(h: &mut Header, w: &super::Wcs) {
+    h.int("WCSAXES", 2, "number of WCS axes");
+    h.text("CTYPE1", "RA---TAN", "gnomonic projection");
+    h.text("CTYPE2", "DEC--TAN", "gnomonic projection");
+    h.text("CUNIT1", "deg", "unit of CRVAL1 and CDELT1");
+    h.text("CUNIT2", "deg", "unit of CRVAL2 and CDELT2");
+    h.real("CRVAL1", w.crval.ra_deg, 8, "[deg] RA at the reference pixel (mount)");
+    h.real("CRVAL2", w.crval.dec_deg, 8, "[deg] Dec at the reference pixel (mount)");
+    h.real("CRPIX1", w.crpix.0, 2, "reference pixel, image centre");
+    h.real("CRPIX2", w.crpix.1, 2, "reference pixel, image centre");
+    h.real("CD1_1", w.cd[0][0], 14, "[deg/px] plate scale, angle and parity");
+    h.real("CD1_2", w.cd[0][1], 14, "[deg/px]");
+    h.real("CD2_1", w.cd[1][0], 14, "[deg/px]");
+    h.real("CD2_2", w.cd[1][1], 14, "[deg/px]");
 }
 
 /// ASCOM ObservingConditions values under the names N.I.N.A. uses (units ASCOM's).
@@ -432,6 +464,17 @@ pub(super) mod tests {
             }),
             device_exposure_start: Some("2026-11-24T22:01:07.100".into()),
             software: "teld 0.1.0".into(),
+            wcs: Some(super::super::Wcs::new(
+                super::super::Detector { scale_deg: 1.25 / 3600.0, angle_deg: 0.0, flipped: false },
+                Icrs { ra_deg: 83.82, dec_deg: -5.39 },
+                (2048, 2048),
+                (2, 2),
+            )),
+            moon: Some(super::super::MoonAtFrame {
+                separation_deg: 61.25,
+                alt_deg: 12.5,
+                illumination: 0.42,
+            }),
         }
     }
 
@@ -481,6 +524,15 @@ pub(super) mod tests {
         }
         assert_eq!(find(&cards, "REQID"), Some(&Value::Int(42)));
         assert_eq!(find(&cards, "FOCUSPOS"), Some(&Value::Int(25_040)));
+        assert_eq!(text("CTYPE1"), "RA---TAN");
+        assert_eq!(text("CTYPE2"), "DEC--TAN");
+        // 2×2 binning of 1.25″ pixels: 2.5″ a pixel, east to the left.
+        match find(&cards, "CD1_1") {
+            Some(Value::Real { value, .. }) => assert!((value + 2.5 / 3600.0).abs() < 1e-15),
+            other => panic!("CD1_1: {other:?}"),
+        }
+        assert_eq!(find(&cards, "CRPIX1"), Some(&Value::Real { value: 1024.5, decimals: 2 }));
+        assert_eq!(find(&cards, "MOONSEP"), Some(&Value::Real { value: 61.25, decimals: 3 }));
         assert_eq!(find(&cards, "SITELONG"), Some(&Value::Real { value: -17.8816, decimals: 6 }));
         assert!(find(&cards, "WINDSPD").is_some() && find(&cards, "CLOUDCVR").is_none());
     }
@@ -494,6 +546,8 @@ pub(super) mod tests {
         meta.ccd_temp_c = None;
         meta.focus_position = None;
         meta.focuser_temp_c = None;
+        meta.wcs = None;
+        meta.moon = None;
         meta.mount = None;
         meta.airmass = None;
         meta.device_exposure_start = None;
@@ -501,7 +555,7 @@ pub(super) mod tests {
         let cards = frame_header(&meta);
         for k in [
             "OBSERVER", "FILTER", "GAIN", "CCD-TEMP", "TELRA", "ALT", "AIRMASS", "DEVSTART",
-            "AMBTEMP", "FOCUSPOS", "FOCUSTEM",
+            "AMBTEMP", "FOCUSPOS", "FOCUSTEM", "CTYPE1", "CD1_1", "MOONSEP",
         ] {
             assert!(find(&cards, k).is_none(), "{k} written for an unknown value");
         }

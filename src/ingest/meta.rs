@@ -5,6 +5,7 @@ use hifitime::Epoch;
 use teld_astro::{Icrs, Site};
 use teld_driver_protocol::WeatherState;
 
+use super::wcs::Wcs;
 use crate::model::{ObservationId, RequestId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,4 +74,18 @@ pub struct FrameMeta {
     pub device_exposure_start: Option<String>,
     /// `teld <version>`.
     pub software: String,
+    /// The frame's WCS, when the telescope's plate scale is known.
+    pub wcs: Option<Wcs>,
+    /// The Moon seen from the site at exposure start.
+    pub moon: Option<MoonAtFrame>,
+}
+
+/// The Moon at exposure start, for the header.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MoonAtFrame {
+    /// Degrees from the target.
+    pub separation_deg: f64,
+    pub alt_deg: f64,
+    /// Illuminated fraction, 0..1.
+    pub illumination: f64,
 }

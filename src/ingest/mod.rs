@@ -8,9 +8,11 @@ mod archive;
 mod checksum;
 mod fits;
 mod meta;
+mod wcs;
 
 pub use archive::{Archive, StoredFrame, night_of};
-pub use meta::{FrameMeta, ImageType, MountPointing};
+pub use meta::{FrameMeta, ImageType, MoonAtFrame, MountPointing};
+pub use wcs::{Detector, Wcs};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {

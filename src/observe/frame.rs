@@ -14,7 +14,7 @@ use crate::clock::Clock;
 use crate::config::TelescopeConfig;
 use crate::core::{Core, Event};
 use crate::devices::{Camera, DeviceError, Telescope, wait_for};
-use crate::ingest::{Archive, FrameMeta, ImageType, MountPointing};
+use crate::ingest::{Archive, Detector, FrameMeta, ImageType, MoonAtFrame, MountPointing, Wcs};
 use crate::store::{NewFrame, RequestRecord, Store};
 
 /// Which frame of the request, and how to place its target (at mid-exposure, for a
@@ -96,7 +96,10 @@ pub(super) async fn take_frame(
         weather,
         device_exposure_start: None,
         software: crate::SOFTWARE.to_string(),
+        wcs: None,
+        moon: moon_at(&ctx.site.site(), date_obs, target),
     };
+    let detector = detector(cfg, camera.pixel_size_x);
     let job = Finish {
         camera: tel.camera.clone(),
         archive: Arc::clone(&ctx.archive),
@@ -105,6 +108,7 @@ pub(super) async fn take_frame(
         clock: ctx.clock.clone(),
         spool: ctx.archive.spool_path(&tel.name, obs, seq),
         meta,
+        detector,
     };
     // A task of its own: if the block is interrupted now (weather, shutdown), dropping
     // this future does not cancel the task, so the frame still lands in the archive
@@ -123,12 +127,18 @@ struct Finish {
     clock: Clock,
     spool: PathBuf,
     meta: FrameMeta,
+    detector: Option<Detector>,
 }
 
 impl Finish {
     async fn run(self) -> Result<(), Stop> {
-        let Finish { camera, archive, store, core, clock, spool, mut meta } = self;
+        let Finish { camera, archive, store, core, clock, spool, mut meta, detector } = self;
         let info = camera.read_image(&spool).await?;
+        // Centred where the mount said it pointed: that is where the stars are, even
+        // when it is off the target.
+        let centre = meta.mount.map_or(meta.target, |m| m.icrs);
+        meta.wcs = detector
+            .map(|d| Wcs::new(d, centre, (info.width, info.height), (info.bin_x, info.bin_y)));
         meta.exptime_s = info.duration;
         meta.image_type = if info.light { ImageType::Light } else { ImageType::Dark };
         meta.bin_x = info.bin_x;
@@ -160,4 +170,33 @@ impl Finish {
         });
         Ok(())
     }
+}
+
+/// How the camera sits on the sky, from the telescope's configuration; `None` when
+/// neither its plate scale nor its focal length is known (the frame gets no WCS).
+fn detector(cfg: &TelescopeConfig, pixel_size_um: f64) -> Option<Detector> {
+    let from_focal = cfg.focal_length_mm.filter(|_| pixel_size_um > 0.0).map(|f| {
+        // Small-angle plate scale: 206 265″ per radian, µm over mm is 10⁻³.
+        206.264_806_247 * pixel_size_um / f
+    });
+    let arcsec = cfg.plate_scale_arcsec.or(from_focal)?;
+    Some(Detector {
+        scale_deg: arcsec / 3600.0,
+        angle_deg: cfg.camera_angle_deg,
+        flipped: cfg.camera_flipped,
+    })
+}
+
+/// The Moon from the site at `at`; `None` outside the ephemeris's dates.
+fn moon_at(
+    site: &teld_astro::Site,
+    at: hifitime::Epoch,
+    target: teld_astro::Icrs,
+) -> Option<MoonAtFrame> {
+    let moon = teld_astro::Astrometry::at(site, at).ok()?.moon();
+    Some(MoonAtFrame {
+        separation_deg: moon.place.apparent_icrs_axes.separation_deg(target),
+        alt_deg: moon.place.observed.alt_deg,
+        illumination: moon.illumination,
+    })
 }

@@ -23,6 +23,19 @@ impl Site {
             && (-1000.0..=10_000.0).contains(&self.height_m);
         if ok { Ok(()) } else { Err(AstroError::BadSite(*self)) }
     }
+    /// Geocentric Cartesian position on the WGS84 ellipsoid (ITRS), metres: FITS
+    /// `OBSGEO-X/Y/Z` (WCS Paper VII). SOFA `gd2gc`.
+    pub fn geocentric_m(&self) -> Result<[f64; 3], AstroError> {
+        self.validate()?;
+        const WGS84: i32 = 1;
+        sofars::coords::gd2gc(
+            WGS84,
+            self.longitude_deg.to_radians(),
+            self.latitude_deg.to_radians(),
+            self.height_m,
+        )
+        .map_err(|_| AstroError::BadSite(*self))
+    }
 }
 
 /// Ambient conditions for refraction (ERFA's model: `refco`).
@@ -57,5 +70,22 @@ impl Weather {
             && self.wavelength_um.is_finite()
             && self.wavelength_um > 0.0;
         if ok { Ok(()) } else { Err(AstroError::BadWeather(*self)) }
+    }
+}
+
+#[cfg(test)]
+mod geocentric_tests {
+    use super::*;
+
+    #[test]
+    fn la_palma_in_itrs_matches_astropy() {
+        // astropy: EarthLocation.from_geodetic(-17.8816, 28.7606, 2396).to_geocentric()
+        let xyz = Site { latitude_deg: 28.7606, longitude_deg: -17.8816, height_m: 2396.0 }
+            .geocentric_m()
+            .unwrap();
+        let want = [5_327_343.492_424, -1_718_795.954_578, 3_051_820.413_315];
+        for (got, want) in xyz.iter().zip(want) {
+            assert!((got - want).abs() < 1e-3, "{xyz:?}");
+        }
     }
 }
