@@ -275,7 +275,10 @@ impl Port {
                     return Ok(());
                 }
                 Ok(a) => last = Some(self.garbage("ACK", a.as_bytes())),
-                Err(e) if e.is_gone() => return Err(e),
+                // Silence: a dead or frozen mount does not wake up within milliseconds.
+                Err(e) if e.is_gone() || matches!(e, Lx200Error::Timeout { .. }) => {
+                    return Err(e);
+                }
                 Err(e) => last = Some(e),
             }
         }

@@ -7,7 +7,7 @@
 //! Prints one JSON line when ready (`{"ready":true,"link":...,"pty":...}`), then reads
 //! words on stdin and answers each with one JSON line: `status`, `garbage [N]`,
 //! `drop [N]`, `partial [N]` (the next N answers), `freeze`, `thaw`, `unplug`,
-//! `replug`, `quit`. It keeps running when stdin closes (run it in the background);
+//! `replug`, `power-cycle` (forget precision, site, time), `quit`. It keeps running when stdin closes (run it in the background);
 //! SIGINT/SIGTERM remove the link and exit.
 
 use std::path::PathBuf;
@@ -75,6 +75,7 @@ async fn control(em: &Emulator, line: &str) -> Option<Value> {
         "partial" => json!({"ok": em.partial_next(n)}),
         "freeze" => json!({"ok": em.freeze(true)}),
         "thaw" => json!({"ok": em.freeze(false)}),
+        "power-cycle" => json!({"ok": em.power_cycle()}),
         "unplug" => json!({"ok": em.unplug().await}),
         "replug" => match em.plug() {
             Ok(pty) => json!({"ok": true, "pty": pty}),

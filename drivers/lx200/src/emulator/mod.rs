@@ -63,9 +63,16 @@ struct Plugged {
 }
 
 pub struct Emulator {
+    cfg: Config,
     shared: Arc<Shared>,
     link: PathBuf,
     plugged: Mutex<Option<Plugged>>,
+}
+
+fn power_on(cfg: &Config) -> Model {
+    let mut model = Model::new(cfg.latitude_deg, -cfg.longitude_deg, cfg.slew_rate_deg_s);
+    model.high_precision = cfg.high_precision;
+    model
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -83,8 +90,7 @@ fn relink(target: &str, link: &Path) -> std::io::Result<()> {
 impl Emulator {
     /// Starts the emulated mount, plugged in. Needs a tokio runtime.
     pub fn start(cfg: Config) -> std::io::Result<Emulator> {
-        let mut model = Model::new(cfg.latitude_deg, -cfg.longitude_deg, cfg.slew_rate_deg_s);
-        model.high_precision = cfg.high_precision;
+        let model = power_on(&cfg);
         let byte_time =
             cfg.baud.map_or(Duration::ZERO, |b| Duration::from_secs_f64(10.0 / f64::from(b)));
         let shared = Arc::new(Shared {
@@ -93,7 +99,7 @@ impl Emulator {
             firmware: cfg.firmware,
             byte_time,
         });
-        let em = Emulator { shared, link: cfg.link, plugged: Mutex::new(None) };
+        let em = Emulator { link: cfg.link.clone(), cfg, shared, plugged: Mutex::new(None) };
         em.plug()?;
         Ok(em)
     }
@@ -131,6 +137,12 @@ impl Emulator {
             let _ = p.task.await; // the pty's fds are closed once the task is gone
         }
         let _ = std::fs::remove_file(&self.link);
+    }
+
+    /// Power off and on: the mount forgets precision, site, time and position, as a
+    /// real one does (so the driver must initialise it again).
+    pub fn power_cycle(&self) {
+        *lock(&self.shared.model) = power_on(&self.cfg);
     }
 
     pub fn freeze(&self, frozen: bool) {
