@@ -43,7 +43,7 @@ fn high_target(emu: &mut EmulatorProc) -> (f64, f64) {
 
 #[test]
 fn connect_identifies_the_mount_switches_to_high_precision_and_sets_site_and_time() {
-    let (emu, mut d, _spool) = connect("generic");
+    let (mut emu, d, _spool) = connect("generic");
     let st = emu.status();
     assert_eq!(st["high_precision"], true, "the driver sent :U#: {st}");
     d.finish();
