@@ -57,6 +57,11 @@ pub struct Port {
     dirty: bool,
 }
 
+/// A command as people write it: the bare ACK byte is invisible in a message.
+fn shown(command: &str) -> String {
+    if command == "\u{6}" { "ACK (0x06)".into() } else { command.to_string() }
+}
+
 fn gone(path: &str, e: impl std::fmt::Display) -> Lx200Error {
     Lx200Error::Gone { path: path.to_string(), reason: e.to_string() }
 }
@@ -165,7 +170,7 @@ impl Port {
     fn garbage(&self, command: &str, got: &[u8]) -> Lx200Error {
         Lx200Error::Garbage {
             path: self.path.clone(),
-            command: command.to_string(),
+            command: shown(command),
             got: String::from_utf8_lossy(got).into_owned(),
         }
     }
@@ -209,7 +214,7 @@ impl Port {
             Ok(Err(e)) => Err(gone(&self.path, e)),
             Err(_) => Err(Lx200Error::Timeout {
                 path: self.path.clone(),
-                command: command.to_string(),
+                command: shown(command),
                 ms: self.timeout.as_millis() as u64,
                 partial: if so_far.is_empty() {
                     String::new()

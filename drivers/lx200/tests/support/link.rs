@@ -137,12 +137,22 @@ impl Driver {
     }
 
     pub fn configure(&mut self, settings: Value, spool_dir: &std::path::Path) -> Value {
+        self.configure_with(settings, spool_dir, 500)
+    }
+
+    /// `state_interval_ms`: long keeps the poller off the line except right after calls.
+    pub fn configure_with(
+        &mut self,
+        settings: Value,
+        spool_dir: &std::path::Path,
+        state_interval_ms: u64,
+    ) -> Value {
         let params = json!({
             "settings": settings,
             "clock": {"utc": CLOCK, "speed": 1.0},
             "site": {"latitude_deg": 28.7606, "longitude_deg": -17.8816, "height_m": 2396.0},
             "spool_dir": spool_dir.display().to_string(),
-            "state_interval_ms": 500,
+            "state_interval_ms": state_interval_ms,
             "heartbeat_timeout_ms": 0
         });
         self.call(None, "configure", Some(params))
