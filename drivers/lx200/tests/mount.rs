@@ -46,6 +46,9 @@ fn connect_identifies_the_mount_switches_to_high_precision_and_sets_site_and_tim
     let (mut emu, d, _spool) = connect("generic");
     let st = emu.status();
     assert_eq!(st["high_precision"], true, "the driver sent :U#: {st}");
+    // One ACK at connect and none since: the classic `:SC` answer (`1` and two
+    // "Updating planetary data" strings) was read whole, leaving the line in step.
+    assert_eq!(st["acks"], 1, "{st}");
     d.finish();
 
     // Read back over the pty the way any LX200 client would.
@@ -242,4 +245,20 @@ fn bad_settings_are_refused_each_with_what_to_fix() {
         let advice = ["see drivers/lx200/README.md", "check the port path"];
         assert!(advice.iter().any(|a| msg.contains(a)), "says what to do: {msg}");
     }
+}
+
+#[test]
+fn the_mount_clock_follows_the_daemons_set_clock() {
+    let (mut emu, mut d, _spool) = connect("onstep");
+    assert!(emu.status()["utc"].as_str().unwrap().starts_with("2026-11-24T22:00"));
+    let r =
+        d.call(None, "set_clock", Some(json!({"utc": "2026-11-25T03:30:00.000000", "speed": 1.0})));
+    assert!(r.get("error").is_none(), "{r}");
+    let st = emu.wait("the new time on the mount", LONG, |s| {
+        s["utc"].as_str().unwrap().starts_with("2026-11-25T03:30")
+    });
+    assert_eq!(st["utc_offset_h"], 0.0, "{st}");
+    assert!(st["local"].as_str().unwrap().starts_with("2026-11-25T03:30"), "{st}");
+    // And state reads go on as before.
+    assert_eq!(d.state("mount")["kind"], "mount");
 }
