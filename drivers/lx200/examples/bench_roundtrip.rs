@@ -16,7 +16,7 @@ use teld_driver_lx200::port::{Port, Reply};
 use teld_driver_lx200::settings::DialectSetting;
 
 /// The commands a generic-dialect `get_state` sends, in order.
-const STATE: [&str; 6] = [":GR#", ":GD#", ":GA#", ":GZ#", ":D#", ":GW#"];
+const STATE: [&str; 6] = [":D#", ":GW#", ":GR#", ":GD#", ":GA#", ":GZ#"];
 
 fn args() -> (usize, u32) {
     let mut reps = 200;

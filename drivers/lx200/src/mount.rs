@@ -223,11 +223,14 @@ impl Session {
     }
 
     pub async fn state(&mut self) -> Result<DeviceState, Lx200Error> {
+        // Status before position: the reads are ~70 ms apart at 9600 baud, and a
+        // slew that ends between them must not be reported finished at a position
+        // read mid-way. Read in this order, "not slewing" vouches for what follows.
+        let (tracking, slewing, at_park) = self.status().await?;
         let right_ascension = self.hours(":GR#").await?;
         let declination = self.degrees(":GD#").await?;
         let altitude = self.degrees(":GA#").await?;
         let azimuth = self.degrees(":GZ#").await?;
-        let (tracking, slewing, at_park) = self.status().await?;
         Ok(DeviceState::Mount(MountState {
             connected: true,
             right_ascension,

@@ -94,7 +94,7 @@ fn a_dropped_or_partial_answer_times_out_naming_the_port_then_the_driver_recover
         let (code, msg) = error_of(&r);
         assert_eq!(code, "timeout", "{fault}: {msg}");
         assert!(msg.contains(&port), "{fault}: names the port: {msg}");
-        assert!(msg.contains(says) && msg.contains(":GR#"), "{fault}: {msg}");
+        assert!(msg.contains(says) && msg.contains("`:GU#`"), "{fault}: {msg}");
         // The next call resynchronises and succeeds.
         let s = d.state("mount");
         assert_eq!(s["at_park"], false, "{s}");

@@ -21,6 +21,15 @@ fn connect(dialect: &str) -> (EmulatorProc, Driver, tempfile::TempDir) {
     let mut d = Driver::start();
     let r = d.configure(emu.settings(2.0), spool.path());
     assert!(r.get("error").is_none(), "{r}");
+    // Identified by :GVP#/:GVN#, the dialect found from the product name.
+    let info = &r["result"][0];
+    assert_eq!(info["name"], "mount", "{r}");
+    assert_eq!(info["kind"], "mount", "{r}");
+    let description = info["description"].as_str().unwrap();
+    let product = if dialect == "onstep" { "On-Step 4.24a" } else { "LX200GPS 4.2g" };
+    assert!(description.starts_with(product), "{description}");
+    assert!(description.contains(&format!("LX200 {dialect} dialect")), "{description}");
+    assert!(description.contains(&emu.link.display().to_string()), "{description}");
     (emu, d, spool)
 }
 

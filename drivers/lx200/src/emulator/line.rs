@@ -81,7 +81,6 @@ pub async fn serve(mut master: SerialStream, _slave: SerialStream, shared: Arc<S
             };
             let Some(cmd) = done else { continue };
             command = None;
-            sleep_until(rx_free).await;
             let reply = {
                 let mut f = lock(&shared.faults);
                 if f.frozen {
@@ -101,7 +100,10 @@ pub async fn serve(mut master: SerialStream, _slave: SerialStream, shared: Arc<S
             };
             let Some(reply) = reply.map(String::into_bytes) else { continue };
             let Some(bytes) = apply_faults(&shared, reply) else { continue };
-            tx_free = tx_free.max(Instant::now()) + shared.byte_time * bytes.len() as u32;
+            // The answer starts once the command's last byte has arrived (one timer
+            // wait for both directions: each wait rounds up to the timer's 1 ms tick).
+            tx_free =
+                tx_free.max(rx_free).max(Instant::now()) + shared.byte_time * bytes.len() as u32;
             sleep_until(tx_free).await;
             if master.write_all(&bytes).await.is_err() {
                 continue;
