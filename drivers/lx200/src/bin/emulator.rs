@@ -68,15 +68,33 @@ async fn control(em: &Emulator, line: &str) -> Option<Value> {
     let mut words = line.split_whitespace();
     let word = words.next()?;
     let n: u32 = words.next().and_then(|w| w.parse().ok()).unwrap_or(1);
+    let ok = json!({"ok": true});
     Some(match word {
         "status" => em.status(),
-        "garbage" => json!({"ok": em.garbage_next(n)}),
-        "drop" => json!({"ok": em.drop_next(n)}),
-        "partial" => json!({"ok": em.partial_next(n)}),
-        "freeze" => json!({"ok": em.freeze(true)}),
-        "thaw" => json!({"ok": em.freeze(false)}),
-        "power-cycle" => json!({"ok": em.power_cycle()}),
-        "unplug" => json!({"ok": em.unplug().await}),
+        "garbage" => {
+            em.garbage_next(n);
+            ok
+        }
+        "drop" => {
+            em.drop_next(n);
+            ok
+        }
+        "partial" => {
+            em.partial_next(n);
+            ok
+        }
+        "freeze" | "thaw" => {
+            em.freeze(word == "freeze");
+            ok
+        }
+        "power-cycle" => {
+            em.power_cycle();
+            ok
+        }
+        "unplug" => {
+            em.unplug().await;
+            ok
+        }
         "replug" => match em.plug() {
             Ok(pty) => json!({"ok": true, "pty": pty}),
             Err(e) => json!({"ok": false, "error": e.to_string()}),
