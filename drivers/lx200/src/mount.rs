@@ -93,6 +93,18 @@ impl Session {
         if let Some(t) = init.time {
             s.set_time(t).await?;
         }
+        // The status query is where dialects differ: a mount that ignores it would
+        // fail every state read later, so find out now and say what to change.
+        if let Err(e) = s.status().await {
+            if e.is_gone() {
+                return Err(e);
+            }
+            let other = if dialect == Dialect::OnStep { "generic" } else { "onstep" };
+            return Err(s.invalid(format!(
+                "does not answer the {} dialect's status query ({e}); set dialect = \"{other}\" (or \"auto\") in the driver settings",
+                dialect.name()
+            )));
+        }
         tracing::info!(
             port = s.port.path(),
             product = s.product,

@@ -245,13 +245,18 @@ fn bad_settings_are_refused_each_with_what_to_fix() {
         (json!({"port": port, "dialect": "nexstar"}), "unknown variant `nexstar`"),
         (json!({"port": port, "timeout_s": -1.0}), "`timeout_s` = -1"),
         (json!({"port": "/dev/ttyNOPE-lx200"}), "cannot open serial port /dev/ttyNOPE-lx200"),
+        // A Meade mount told it is OnStep: found at connect, not at every state read.
+        (
+            json!({"port": port, "dialect": "onstep", "timeout_s": 0.3}),
+            "set dialect = \"generic\" (or \"auto\") in the driver settings",
+        ),
     ] {
         let r = d.configure(settings.clone(), spool.path());
         let e = &r["error"];
         assert!(!e.is_null(), "{settings} accepted: {r}");
         let msg = e["message"].as_str().unwrap();
         assert!(msg.contains(needle), "{settings}: {msg}");
-        let advice = ["see drivers/lx200/README.md", "check the port path"];
+        let advice = ["see drivers/lx200/README.md", "check the port path", "set dialect"];
         assert!(advice.iter().any(|a| msg.contains(a)), "says what to do: {msg}");
     }
 }
