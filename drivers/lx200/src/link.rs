@@ -107,7 +107,16 @@ impl Link {
                 last: self.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             });
         }
-        Ok(Held { link: self, guard })
+        let mut held = Held { link: self, guard };
+        if held.session().revived() {
+            tracing::info!(
+                port = self.path(),
+                "the mount answers again after a silence: initialising it again (it may have been power-cycled)"
+            );
+            let r = held.session().initialise(&self.init()).await;
+            held.check(r)?;
+        }
+        Ok(held)
     }
 
     /// The daemon's clock changed: follow it, and tell the mount.

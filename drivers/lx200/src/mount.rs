@@ -86,13 +86,7 @@ impl Session {
             DialectSetting::Auto => Dialect::Generic,
         };
         let mut s = Session { port, dialect, product, firmware, park_sent: false };
-        s.high_precision().await?;
-        if let Some(site) = init.site {
-            s.set_site(site).await?;
-        }
-        if let Some(t) = init.time {
-            s.set_time(t).await?;
-        }
+        s.initialise(init).await?;
         // The status query is where dialects differ: a mount that ignores it would
         // fail every state read later, so find out now and say what to change.
         if let Err(e) = s.status().await {
@@ -117,6 +111,23 @@ impl Session {
 
     pub fn path(&self) -> &str {
         self.port.path()
+    }
+
+    /// Precision, site and time: what a mount forgets when it loses power.
+    pub async fn initialise(&mut self, init: &Init) -> Result<(), Lx200Error> {
+        self.high_precision().await?;
+        if let Some(site) = init.site {
+            self.set_site(site).await?;
+        }
+        if let Some(t) = init.time {
+            self.set_time(t).await?;
+        }
+        Ok(())
+    }
+
+    /// The mount answers again after a silence: it may have been power-cycled.
+    pub fn revived(&mut self) -> bool {
+        self.port.take_revived()
     }
 
     fn invalid(&self, what: String) -> Lx200Error {

@@ -55,6 +55,11 @@ pub struct Port {
     pending: VecDeque<u8>,
     /// The last exchange went wrong: resynchronise before the next.
     dirty: bool,
+    /// The mount went silent (timeouts) ...
+    silent: bool,
+    /// ... and answers again: it may have been power-cycled behind a USB adapter
+    /// that stayed plugged in, forgetting precision, site and time.
+    revived: bool,
 }
 
 /// A command as people write it: the bare ACK byte is invisible in a message.
@@ -93,11 +98,18 @@ impl Port {
             byte_time,
             pending: VecDeque::new(),
             dirty: true, // whatever a previous user left on the line
+            silent: false,
+            revived: false,
         })
     }
 
     pub fn path(&self) -> &str {
         &self.path
+    }
+
+    /// True once after the mount answered again following a silence.
+    pub fn take_revived(&mut self) -> bool {
+        std::mem::take(&mut self.revived)
     }
 
     /// An answer was well framed but meant nothing (e.g. `zz:00:00`): the line may
@@ -117,6 +129,7 @@ impl Port {
             Err(e) => {
                 tracing::debug!(command, "lx200: {e}");
                 self.dirty |= e.desynchronised();
+                self.silent |= matches!(e, Lx200Error::Timeout { .. });
             }
         }
         result
@@ -277,11 +290,13 @@ impl Port {
             match self.exchange("\u{6}", Reply::Char).await {
                 Ok(a) if a.len() == 1 && a.as_bytes()[0].is_ascii_uppercase() => {
                     self.dirty = false;
+                    self.revived |= std::mem::take(&mut self.silent);
                     return Ok(());
                 }
                 Ok(a) => last = Some(self.garbage("ACK", a.as_bytes())),
                 // Silence: a dead or frozen mount does not wake up within milliseconds.
                 Err(e) if e.is_gone() || matches!(e, Lx200Error::Timeout { .. }) => {
+                    self.silent |= !e.is_gone();
                     return Err(e);
                 }
                 Err(e) => last = Some(e),

@@ -125,9 +125,16 @@ fn a_frozen_mount_times_out_while_pings_are_answered_promptly() {
         let _ = d.call(None, "ping", None);
         std::thread::sleep(Duration::from_millis(100));
     }
+    // Power lost while silent, the USB adapter still plugged in: the mount comes
+    // back knowing nothing, and the driver initialises it again.
+    emu.cmd("power-cycle");
     emu.cmd("thaw");
     let s = state_recovers(&mut d, "after thaw", LONG);
     assert_eq!(s["kind"], "mount");
+    let st = emu.wait("initialised again", LONG, |s| {
+        s["high_precision"] == true && s["utc"].as_str().unwrap().starts_with("2026-11-24T22:0")
+    });
+    assert!((st["longitude_west_deg"].as_f64().unwrap() - 17.883).abs() < 0.01, "{st}");
     // ...and once when it answers again.
     let deadline = Instant::now() + LONG;
     while !alerts(&d.events).iter().any(|a| a.contains("mount answers again")) {
