@@ -147,10 +147,28 @@ fn serial_garbage_and_port_loss_during_the_night_resync_reconnect_and_the_night_
     });
     // The USB adapter pulled mid-night, then plugged back in.
     emu.cmd("unplug");
-    teld.wait_log("failed (end of file)", Duration::from_secs(30));
+    let logged = |needles: &'static [&'static str]| {
+        move |t: &Teld| {
+            let log = t.log_text();
+            needles.iter().all(|n| log.contains(n)).then_some(())
+        }
+    };
+    // A device fault the operator sees: the driver's alert, in teld's log.
+    teld.wait_for(
+        "the alert that the mount cannot be read",
+        Duration::from_secs(30),
+        logged(&["alert from lx200/mount: mount cannot be read", "unplugged"]),
+    );
     std::thread::sleep(Duration::from_secs(2));
     emu.cmd("replug");
-    teld.wait_log("mount reconnected and initialised", Duration::from_secs(30));
+    teld.wait_for(
+        "the driver to reconnect by itself",
+        Duration::from_secs(30),
+        logged(&[
+            "mount reconnected and initialised",
+            "alert from lx200/mount: mount answers again",
+        ]),
+    );
     let r = teld.wait_state(a, "completed", Duration::from_secs(240));
     frames_are_fits(&site, &r, 6);
     let st = emu.cmd("status");
