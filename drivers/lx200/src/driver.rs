@@ -101,6 +101,7 @@ impl Devices for Lx200Devices {
     }
 
     async fn poll(&self) -> Vec<Polled> {
+        self.link.follow_clock().await;
         let state = self.state().await.and_then(|v| {
             serde_json::from_value(v).map_err(|e| Lx200Error::Invalid {
                 path: self.link.path().to_string(),

@@ -273,6 +273,17 @@ fn the_mount_clock_follows_the_daemons_set_clock() {
     });
     assert_eq!(st["utc_offset_h"], 0.0, "{st}");
     assert!(st["local"].as_str().unwrap().starts_with("2026-11-25T03:30"), "{st}");
+    // teld's clock at 60x: the mount, whose own clock runs in real time, is set
+    // again every 10 s and keeps up.
+    let r = d.call(
+        None,
+        "set_clock",
+        Some(json!({"utc": "2026-11-25T04:00:00.000000", "speed": 60.0})),
+    );
+    assert!(r.get("error").is_none(), "{r}");
+    emu.wait("the mount's clock kept up with 60x", LONG, |s| {
+        s["utc"].as_str().unwrap() >= "2026-11-25T04:10"
+    });
     // And state reads go on as before.
     assert_eq!(d.state("mount")["kind"], "mount");
 }
