@@ -19,11 +19,14 @@ pub enum Control {
     Travel(f64),
     /// `garbage`: publish malformed payloads on the state topics.
     Garbage,
+    /// `lose-reply`: carry out the next command but never send its reply, as if the
+    /// broker died before delivering it; only a repeat of the id gets an answer.
+    LoseReply,
     /// `quit`: publish `offline`, disconnect and exit 0.
     Quit,
 }
 
-pub const HELP: &str = "controls: rain <mm/h> | wind <m/s> | humidity <%> | clouds <%> | temp <C> | safe true|false|auto | silent | talk | mute | unmute | offline | online | travel <s> | garbage | quit";
+pub const HELP: &str = "controls: rain <mm/h> | wind <m/s> | humidity <%> | clouds <%> | temp <C> | safe true|false|auto | silent | talk | mute | unmute | offline | online | travel <s> | garbage | lose-reply | quit";
 
 pub fn parse(line: &str) -> Result<Control, String> {
     let mut words = line.split_whitespace();
@@ -72,6 +75,7 @@ pub fn parse(line: &str) -> Result<Control, String> {
             }
         }
         "garbage" => bare(Control::Garbage),
+        "lose-reply" => bare(Control::LoseReply),
         "quit" => bare(Control::Quit),
         _ => Err(format!("unknown control {verb:?}; {HELP}")),
     }

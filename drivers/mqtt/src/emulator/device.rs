@@ -59,6 +59,8 @@ struct Device {
     next_publish: Instant,
     period: Duration,
     shown: Option<teld_driver_protocol::ShutterStatus>,
+    /// `lose-reply`: the next carried-out command's reply is not sent.
+    lose_reply: bool,
 }
 
 /// Runs one device until `quit`.
@@ -124,6 +126,7 @@ pub async fn run(
         next_publish: Instant::now(),
         period: o.period,
         shown: None,
+        lose_reply: false,
     };
     let mut connected = false;
     let mut tick = tokio::time::interval(TICK);
@@ -254,6 +257,11 @@ impl Device {
                 say(&format!("ACTION {method} #{n} id={shown_id}"));
             }
             self.memory.remember(id.clone(), reply.clone(), now);
+            if std::mem::take(&mut self.lose_reply) {
+                say(&format!("LOST reply to {method} id={shown_id}"));
+                self.tick().await;
+                return;
+            }
             reply
         };
         let props = PublishProperties { correlation_data: Some(id), ..Default::default() };
@@ -295,6 +303,10 @@ impl Device {
                 s.set(name, value);
             }
             (Control::Safe(v), Kind::Station(s)) => s.forced = v,
+            (Control::LoseReply, Kind::Roof(_)) => {
+                self.lose_reply = true;
+                return;
+            }
             (Control::Travel(t), Kind::Roof(r)) => {
                 r.set_travel(Duration::from_secs_f64(t), Instant::now())
             }

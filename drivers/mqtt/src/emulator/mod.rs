@@ -47,7 +47,7 @@ pub const USAGE: &str =
 [--client-id ID] [--travel-s S] [--period-s S] [--open]
 Emulates a roll-off roof and/or weather station on an MQTT 5 broker (spec: docs/mqtt-devices.md).
 Defaults: --broker 127.0.0.1:1883, --travel-s 10, --period-s 2; at least one of --roof, --weather.
-Scenario control on stdin, one per line: ";
+Scenario control on stdin, one per line; ";
 
 impl Options {
     pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
@@ -68,6 +68,11 @@ impl Options {
             }
             if flag == "--help" || flag == "-h" {
                 return Err(String::new());
+            }
+            const TAKE_VALUE: [&str; 6] =
+                ["--broker", "--client-id", "--roof", "--weather", "--travel-s", "--period-s"];
+            if !TAKE_VALUE.contains(&flag.as_str()) {
+                return Err(format!("unknown option {flag}"));
             }
             let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
             let secs = |v: &str| {
