@@ -1,7 +1,7 @@
 //! What the driver knows of one device from its retained topics, and whether that
 //! knowledge is fresh enough to believe.
 //!
-//! The staleness rule (spec §5): a state is believed only while the device's
+//! The staleness rule (spec §3, "Staleness"): a state is believed only while the device's
 //! availability is not `offline`, it arrived less than `max_age` ago **and** its own
 //! `time` is less than `max_age` old by our clock. The second check catches a
 //! retained state left behind by a device that died without its last will firing
