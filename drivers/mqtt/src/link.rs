@@ -136,14 +136,14 @@ impl Link {
             topics,
             task,
         };
-        let waited = tokio::time::timeout(link.timeout.max(FIRST_STATES), up.wait_for(|c| c.0))
-            .await
-            .is_ok_and(|r| r.is_ok());
+        let patience = link.timeout.max(FIRST_STATES);
+        let waited =
+            tokio::time::timeout(patience, up.wait_for(|c| c.0)).await.is_ok_and(|r| r.is_ok());
         if !waited {
             let why = up.borrow().1.clone().unwrap_or_else(|| "no answer".into());
             return Err(LinkError::Unreachable {
                 broker: link.broker.clone(),
-                secs: secs(link.timeout),
+                secs: secs(patience),
                 why,
             });
         }

@@ -22,7 +22,7 @@ fn settings(broker: &str) -> Value {
 fn setup(what: &str) -> Option<(Broker, Emulator, Driver)> {
     let broker = Broker::start(what)?;
     let args =
-        ["--roof", "obs/roof", "--weather", "obs/weather", "--travel-s", "2", "--period-s", "0.5"];
+        ["--roof", "obs/roof", "--weather", "obs/weather", "--travel-s", "3", "--period-s", "0.5"];
     let emulator = Emulator::start(&broker.address(), &args);
     let mut driver = Driver::start();
     let r = driver.configure(settings(&broker.address()));

@@ -4,9 +4,25 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// The emulator binary: Cargo's path in this crate's tests; next to the test's own
+/// `target/<profile>/` folder in the workspace's end-to-end tests.
+fn bin() -> PathBuf {
+    match option_env!("CARGO_BIN_EXE_teld-mqtt-device") {
+        Some(p) => PathBuf::from(p),
+        None => {
+            let exe = std::env::current_exe().unwrap();
+            let profile = exe.parent().and_then(|deps| deps.parent()).unwrap();
+            let bin = profile.join("teld-mqtt-device");
+            assert!(bin.is_file(), "{} is missing: run `cargo build` first", bin.display());
+            bin
+        }
+    }
+}
 
 pub struct Emulator {
     child: Child,
@@ -18,7 +34,7 @@ impl Emulator {
     /// Starts it with `args` (e.g. `--roof obs/roof`) and waits until every emulated
     /// device has connected.
     pub fn start(broker: &str, args: &[&str]) -> Emulator {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_teld-mqtt-device"))
+        let mut child = Command::new(bin())
             .args(["--broker", broker])
             .args(args)
             .env("RUST_LOG", "warn")
