@@ -250,7 +250,10 @@ async fn drive(mut eventloop: EventLoop, client: AsyncClient, shared: Arc<Shared
             Err(e) => {
                 let was = shared.connected.borrow().0;
                 let message = if was {
-                    format!("lost MQTT broker {broker}: {e}; reconnecting")
+                    format!(
+                        "lost MQTT broker {broker}: {e}; reconnecting (if this repeats right after every connect, another client uses client id {:?})",
+                        eventloop.options.client_id()
+                    )
                 } else {
                     format!("cannot reach MQTT broker {broker}: {e}; retrying")
                 };
