@@ -135,3 +135,29 @@ fn a_repeated_command_id_is_answered_again_but_carried_out_once() {
         support::raw::command(broker.port, "obs/roof/command", br#"{"method":"fly"}"#, "x-1", 1);
     assert!(unknown[0].contains("unknown_method"), "{unknown:?}");
 }
+
+/// Measured: a command's round trip as the daemon sees it — driver stdin → broker →
+/// device → reply → driver stdout — on loopback mosquitto.
+#[test]
+fn command_round_trip_through_the_broker() {
+    let Some((_broker, emulator, mut driver)) = setup("MQTT command round trip") else { return };
+    const N: usize = 50;
+    let mut took: Vec<f64> = (0..N)
+        .map(|_| {
+            let t0 = std::time::Instant::now();
+            driver.ok("roof", "abort_slew"); // carried out, moves nothing
+            t0.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    took.sort_by(f64::total_cmp);
+    let (median, p95) = (took[N / 2], took[N * 95 / 100]);
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "MQTT command round trip over {N} calls: median {median:.1} ms, p95 {p95:.1} ms, max {:.1} ms",
+        took[N - 1]
+    );
+    // Generous: a debug build on a loaded CI machine; a hang would be seconds.
+    assert!(median < 200.0, "median {median} ms");
+    assert_eq!(emulator.count("ACTION abort"), N, "each call carried out exactly once");
+}

@@ -79,6 +79,7 @@ pub async fn run(
         MqttOptions::new(format!("{}-{name}", o.client_id), o.broker.0.clone(), o.broker.1);
     mo.set_keep_alive(Duration::from_secs(5));
     mo.set_clean_start(false);
+    mo.set_network_options(crate::link::no_delay());
     mo.set_session_expiry_interval(Some(SESSION_EXPIRY_S));
     mo.set_last_will(LastWill::new(
         topics.availability(),
