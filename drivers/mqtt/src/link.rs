@@ -197,8 +197,8 @@ impl Link {
         .await;
         let result = match sent {
             Ok(Err(_)) => Err(LinkError::Stopped { device: device.into(), method: method.into() }),
-            // A full queue: the broker is away. The command is pending and goes out
-            // with the resend on reconnect, if that comes in time.
+            // Handed over, or rumqttc's queue stayed full (the broker long away): either
+            // way the command is pending and re-sent on reconnect until the deadline.
             Err(_) | Ok(Ok(())) => match tokio::time::timeout_at(now + self.timeout, reply).await {
                 Ok(Ok(r)) => Ok(r),
                 _ => Err(LinkError::Timeout {
