@@ -21,24 +21,27 @@ pub struct Limits {
     pub max_humidity: Option<f64>,
 }
 
-/// Remembers the last verdict's reason so a change is logged once, not every poll.
+/// Remembers the last verdict's kind so a change is logged once, not every poll.
 #[derive(Default)]
 pub struct Verdicts {
     last: Mutex<Option<String>>,
 }
 
 impl Verdicts {
-    /// Logs `reason` (None: safe) for `device` when it differs from the last one.
+    /// Logs `reason` (None: safe) for `device` when it differs from the last one in
+    /// more than its numbers: "stale: last published 3 s ago" and "… 4 s ago" are one
+    /// spell, logged once.
     pub fn note(&self, device: &str, reason: Option<&str>) {
+        let kind = reason.map(|r| r.replace(|c: char| c.is_ascii_digit() || c == '.', ""));
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        if last.as_deref() == reason {
+        if *last == kind {
             return;
         }
         match reason {
             Some(r) => tracing::warn!(device, "weather unsafe: {r}"),
             None => tracing::info!(device, "weather safe"),
         }
-        *last = reason.map(str::to_string);
+        *last = kind;
     }
 }
 

@@ -60,10 +60,13 @@ fn a_silent_device_goes_stale_weather_unsafe_and_the_roof_unreadable() {
     // The serve runtime tells the operator once.
     driver.wait_log("cannot read state", 1, WAIT);
 
+    std::thread::sleep(Duration::from_millis(1500)); // more polls of the same spell
     emulator.say("talk");
     driver.wait_state("weather", "fresh", WAIT, safe);
     driver.wait_state("roof", "fresh", WAIT, |s| shutter(s) == "closed");
     driver.wait_log("weather safe", 1, WAIT);
+    // Logged once per spell, not on every poll as its age ticks up.
+    assert_eq!(driver.log_count("weather unsafe:"), 1, "{}", driver.log().join("\n"));
 }
 
 #[test]
