@@ -57,6 +57,7 @@ pub fn answer(device: &str, method: &str, reply: Reply) -> Result<Value, CallErr
         code::BAD_PARAMS => ErrorCode::InvalidValue,
         code::INVALID_STATE => ErrorCode::InvalidOperation,
         code::BAD_COMMAND => ErrorCode::BadRequest,
+        code::EXPIRED => ErrorCode::Timeout,
         _ => ErrorCode::DeviceFault,
     };
     Err(CallError::new(teld, format!("{device} refused `{method}` ({}): {}", e.code, e.message)))

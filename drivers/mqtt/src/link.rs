@@ -170,10 +170,14 @@ impl Link {
     /// for its reply.
     pub async fn command(&self, device: &str, method: &str) -> Result<wire::Reply, LinkError> {
         let t = &self.topics[device];
+        let expires = hifitime::Epoch::now()
+            .map(|now| wire::format_time(now + hifitime::Duration::from(self.timeout)))
+            .ok();
         let payload = serde_json::to_vec(&Command {
             spec: None,
             method: method.into(),
             params: serde_json::Value::Null,
+            expires,
         })
         .unwrap_or_default();
         let now = Instant::now();

@@ -21,6 +21,8 @@ pub struct Limits {
     pub max_humidity: Option<f64>,
 }
 
+const UNKNOWN: &str = "state unknown";
+
 /// Remembers the last verdict's kind so a change is logged once, not every poll.
 #[derive(Default)]
 pub struct Verdicts {
@@ -28,11 +30,17 @@ pub struct Verdicts {
 }
 
 impl Verdicts {
-    /// Logs `reason` (None: safe) for `device` when it differs from the last one in
-    /// more than its numbers: "stale: last published 3 s ago" and "… 4 s ago" are one
-    /// spell, logged once.
+    /// Logs `reason` (None: safe) for `device` when it is a new kind of verdict: a
+    /// state unknown for whatever reason (its age ticking up, judged by arrival or by
+    /// its own time) is one spell, and so are limits whose numbers change.
     pub fn note(&self, device: &str, reason: Option<&str>) {
-        let kind = reason.map(|r| r.replace(|c: char| c.is_ascii_digit() || c == '.', ""));
+        let kind = reason.map(|r| {
+            if r.starts_with(UNKNOWN) {
+                UNKNOWN.to_string()
+            } else {
+                r.replace(|c: char| c.is_ascii_digit() || c == '.', "")
+            }
+        });
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
         if *last == kind {
             return;
@@ -96,7 +104,7 @@ pub fn state(fresh: Result<&Report, String>, l: &Limits) -> (WeatherState, Optio
     match fresh {
         Ok(Report::Weather(r)) => judge(r, l),
         Ok(Report::Dome(_)) => (unknown(), Some("the device published a dome state".into())),
-        Err(why) => (unknown(), Some(format!("state unknown, counted as unsafe: {why}"))),
+        Err(why) => (unknown(), Some(format!("{UNKNOWN}, counted as unsafe: {why}"))),
     }
 }
 

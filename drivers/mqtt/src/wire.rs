@@ -229,6 +229,18 @@ pub struct Command {
     pub method: String,
     #[serde(default, skip_serializing_if = "Value::is_null")]
     pub params: Value,
+    /// When the sender stops waiting (ISO-8601 UTC). A device that receives the
+    /// command later (it was frozen, or the broker held it) must not act on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+}
+
+impl Command {
+    /// True when `expires` has passed at `now` (by the device's clock). An
+    /// unreadable `expires` counts as passed: acting on it would be a guess.
+    pub fn expired(&self, now: Epoch) -> bool {
+        self.expires.as_deref().is_some_and(|e| parse_time(e).map_or(true, |at| now > at))
+    }
 }
 
 pub fn parse_command(payload: &[u8]) -> Result<Command, PayloadError> {
@@ -250,6 +262,8 @@ pub mod code {
     pub const FAULT: &str = "fault";
     /// The command payload could not be parsed (teld: `bad_request`).
     pub const BAD_COMMAND: &str = "bad_command";
+    /// Received after its `expires`; not carried out (teld: `timeout`).
+    pub const EXPIRED: &str = "expired";
 }
 
 /// The answer to a command, on the command's response topic with its correlation data.
@@ -328,6 +342,21 @@ mod tests {
         assert!(parse_reply(br#"{"ok":false}"#).is_err());
         let t = format_time(parse_time("2026-12-06T02:10:00.5Z").unwrap());
         assert_eq!(t, "2026-12-06T02:10:00.500Z");
+    }
+
+    #[test]
+    fn commands_expire_by_their_own_deadline() {
+        let c = parse_command(br#"{"method":"open","expires":"2026-12-06T02:10:05Z"}"#).unwrap();
+        let at = |t: &str| parse_time(t).unwrap();
+        assert!(!c.expired(at("2026-12-06T02:10:04Z")));
+        assert!(c.expired(at("2026-12-06T02:10:06Z")));
+        let never = parse_command(br#"{"method":"open"}"#).unwrap();
+        assert!(
+            !never.expired(at("2030-01-01T00:00:00Z")),
+            "no deadline: the broker's expiry only"
+        );
+        let garbled = parse_command(br#"{"method":"open","expires":"soon"}"#).unwrap();
+        assert!(garbled.expired(at("2026-01-01T00:00:00Z")), "unreadable counts as passed");
     }
 
     #[test]

@@ -129,6 +129,9 @@ fn a_repeated_command_id_is_answered_again_but_carried_out_once() {
     let replies =
         support::raw::command(broker.port, "obs/roof/command", br#"{"method":"open"}"#, "dup-1", 3);
     assert_eq!(replies, vec![r#"{"ok":true}"#; 3]);
+    // Its stdout is read on a thread: wait for the lines, then count exactly.
+    emulator.wait_count("REPLAY open id=dup-1", 2, WAIT);
+    emulator.wait_count("ACTION open", 1, WAIT);
     assert_eq!(emulator.count("ACTION open"), 1, "{:?}", emulator.lines());
     assert_eq!(emulator.count("REPLAY open id=dup-1"), 2);
     let unknown =
@@ -159,5 +162,7 @@ fn command_round_trip_through_the_broker() {
     );
     // Generous: a debug build on a loaded CI machine; a hang would be seconds.
     assert!(median < 200.0, "median {median} ms");
+    emulator.wait_count("ACTION abort", N, WAIT);
+    std::thread::sleep(Duration::from_millis(200));
     assert_eq!(emulator.count("ACTION abort"), N, "each call carried out exactly once");
 }

@@ -110,6 +110,22 @@ fn a_hung_device_times_out_naming_the_device_and_topic() {
 }
 
 #[test]
+fn a_command_reaching_a_frozen_device_late_is_not_carried_out() {
+    let Some((_b, emulator, mut driver)) = start("MQTT command expiry", 2.0) else { return };
+    // Frozen with its connection open: the broker still delivers into the socket.
+    emulator.signal("STOP");
+    let e = driver.refused("roof", "open_shutter");
+    assert_eq!(e["code"], "timeout", "{e}");
+    std::thread::sleep(Duration::from_millis(1500)); // well past the command's expiry
+    emulator.signal("CONT"); // before the broker's keep-alive gives up on it (7.5 s)
+    emulator.wait_count("EXPIRED open", 1, WAIT);
+    assert_eq!(emulator.count("ACTION open"), 0, "{:?}", emulator.lines());
+    // It reports closed throughout: the old order did not open the roof.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(shutter(&driver.state("roof")), "closed");
+}
+
+#[test]
 fn malformed_payloads_are_logged_and_ignored() {
     let Some((b, mut emulator, mut driver)) = start("MQTT malformed payloads", 3.0) else { return };
     emulator.say("garbage");

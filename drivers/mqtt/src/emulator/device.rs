@@ -249,6 +249,13 @@ impl Device {
             earlier
         } else {
             let reply = match command {
+                Ok(c) if c.expired(Epoch::now().unwrap_or_default()) => {
+                    say(&format!("EXPIRED {method} id={shown_id}"));
+                    Reply::err(
+                        code::EXPIRED,
+                        format!("received after it expired at {:?}", c.expires),
+                    )
+                }
                 Ok(c) => self.act(&c.method, now),
                 Err(e) => Reply::err(code::BAD_COMMAND, format!("cannot read the command: {e}")),
             };

@@ -4,7 +4,7 @@
 //!
 //! It prints one line on stdout per thing a test may want to count — `CONNECTED`,
 //! `ACTION open #1 id=…` (a command carried out), `REPLAY open id=…` (a repeated id
-//! answered from memory, not carried out), `ROOF open`, `OK <control>` /
+//! answered from memory, not carried out), `EXPIRED open id=…` (arrived late), `ROOF open`, `OK <control>` /
 //! `ERR <why>` — and takes scenario control lines on stdin ([`control`]).
 
 pub mod control;

@@ -88,6 +88,15 @@ impl Emulator {
         self.wait_count(&format!("OK {line}"), before + 1, Duration::from_secs(5));
     }
 
+    /// `kill -STOP` / `kill -CONT`: a frozen firmware, its connection still open.
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill -{sig} failed");
+    }
+
     /// `kill -9`: the broker publishes its last will.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
