@@ -1,0 +1,4 @@
+pub mod broker;
+pub mod device;
+pub mod link;
+pub mod raw;
