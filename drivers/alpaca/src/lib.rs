@@ -18,6 +18,7 @@
 pub mod address;
 pub mod camera;
 pub mod client;
+pub mod discovery;
 pub mod dome;
 pub mod driver;
 pub mod envelope;
