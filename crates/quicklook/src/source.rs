@@ -1,0 +1,121 @@
+//! A detected source's position and shape from its accumulated moments.
+//!
+//! The moments are weighted by the smoothed image, as sep weights them, so they include
+//! the smoothing kernel's own variance (½ px² along each axis for 1-2-1). That is
+//! subtracted here: variances of convolved profiles add, so the result is the second
+//! moment of the star as the detector recorded it. sep's `a`, `b` keep the kernel in;
+//! `a_sep² = a² + ½` (see `tests/vs_sep.rs`). Moments inside the isophote read low for
+//! faint sources (the wings are cut): see `Settings::shape_min_peak_sigma`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::detect::Blob;
+
+/// Variance of the 1-2-1 smoothing kernel along each axis, px².
+pub const KERNEL_VARIANCE_PX2: f64 = 0.5;
+/// Smallest variance a source can have: a point source inside one pixel has 1/12 px².
+/// Below it (noise, a hot pixel) the shape is meaningless and is held at this floor.
+pub const MIN_VARIANCE_PX2: f64 = 1.0 / 12.0;
+/// FWHM of a Gaussian per σ: 2·sqrt(2·ln 2).
+pub const FWHM_PER_SIGMA: f64 = 2.354_820_045_030_949;
+
+/// One source. Positions are 0-based pixels with (0, 0) the centre of the first pixel
+/// stored (add 1 for FITS pixel coordinates).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Source {
+    pub x: f64,
+    pub y: f64,
+    /// Semi-major and semi-minor axes: the RMS extent along the principal axes, px.
+    pub a: f64,
+    pub b: f64,
+    /// Position angle of the major axis, radians counter-clockwise from +x.
+    pub theta: f64,
+    /// 2.3548·sqrt((a² + b²)/2): the FWHM of a Gaussian with these moments, px.
+    pub fwhm_px: f64,
+    /// 1 − b/a.
+    pub ellipticity: f64,
+    /// Background-subtracted sum over the isophote, ADU.
+    pub flux: f64,
+    /// Highest background-subtracted pixel, ADU.
+    pub peak: f64,
+    pub npix: usize,
+    /// A pixel of the source reached the saturation level: its flux and shape are lower
+    /// limits and it is left out of the frame's median FWHM and ellipticity.
+    pub saturated: bool,
+}
+
+impl Source {
+    pub(crate) fn from_blob(b: &Blob) -> Self {
+        let x = b.wx / b.w;
+        let y = b.wy / b.w;
+        let vxx = (b.wxx / b.w - x * x - KERNEL_VARIANCE_PX2).max(0.0);
+        let vyy = (b.wyy / b.w - y * y - KERNEL_VARIANCE_PX2).max(0.0);
+        let vxy = b.wxy / b.w - x * y;
+        let half_diff = 0.5 * (vxx - vyy);
+        let root = (half_diff * half_diff + vxy * vxy).sqrt();
+        let mid = 0.5 * (vxx + vyy);
+        let a2 = (mid + root).max(MIN_VARIANCE_PX2);
+        let b2 = (mid - root).max(MIN_VARIANCE_PX2);
+        let theta = if vxx != vyy || vxy != 0.0 { 0.5 * (2.0 * vxy).atan2(vxx - vyy) } else { 0.0 };
+        let (a, bb) = (a2.sqrt(), b2.sqrt());
+        Self {
+            x,
+            y,
+            a,
+            b: bb,
+            theta,
+            fwhm_px: FWHM_PER_SIGMA * ((a2 + b2) / 2.0).sqrt(),
+            ellipticity: 1.0 - bb / a,
+            flux: b.flux,
+            peak: f64::from(b.peak),
+            npix: b.npix,
+            saturated: b.saturated,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sums of a blob with the given weighted variances about (10, 20).
+    fn blob(vxx: f64, vyy: f64, vxy: f64) -> Blob {
+        let (x, y, w) = (10.0, 20.0, 100.0);
+        Blob {
+            npix: 9,
+            w,
+            wx: w * x,
+            wy: w * y,
+            wxx: w * (vxx + x * x),
+            wyy: w * (vyy + y * y),
+            wxy: w * (vxy + x * y),
+            flux: 100.0,
+            peak: 30.0,
+            saturated: false,
+        }
+    }
+
+    #[test]
+    fn round_source_has_kernel_removed() {
+        let s = Source::from_blob(&blob(4.5, 4.5, 0.0));
+        assert!((s.a - 2.0).abs() < 1e-12 && (s.b - 2.0).abs() < 1e-12);
+        assert!((s.fwhm_px - 2.0 * FWHM_PER_SIGMA).abs() < 1e-9);
+        assert!(s.ellipticity.abs() < 1e-12);
+        assert!((s.x - 10.0).abs() < 1e-12 && (s.y - 20.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn elongated_along_the_diagonal() {
+        // Variances 9 and 1 (after the kernel) rotated by 45°.
+        let s = Source::from_blob(&blob(5.5, 5.5, 4.0));
+        assert!((s.a - 3.0).abs() < 1e-9 && (s.b - 1.0).abs() < 1e-9, "{s:?}");
+        assert!((s.theta - std::f64::consts::FRAC_PI_4).abs() < 1e-9);
+        assert!((s.ellipticity - 2.0 / 3.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_single_hot_pixel_stays_finite() {
+        let s = Source::from_blob(&blob(0.5, 0.5, 0.0));
+        assert!(s.a.is_finite() && s.b.is_finite() && s.ellipticity == 0.0);
+    }
+}
