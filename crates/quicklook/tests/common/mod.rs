@@ -1,0 +1,3 @@
+//! Shared by the integration tests and the benchmark example.
+
+pub mod frames;
