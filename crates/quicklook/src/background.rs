@@ -61,6 +61,9 @@ pub struct Background {
     nx: usize,
     ny: usize,
     level: Vec<f32>,
+    /// Per image column: the two mesh columns it lies between and the second's weight,
+    /// computed once rather than per pixel of every row.
+    columns: Vec<(u32, u32, f32)>,
 }
 
 /// One mesh before filtering; `None` when it has too few finite pixels.
@@ -107,25 +110,25 @@ impl Background {
             let mut positive: Vec<f32> = sigma.iter().copied().filter(|&s| s > 0.0).collect();
             global_rms = if positive.is_empty() { 0.0 } else { median_of(&mut positive) };
         }
-        Ok(Self { global, global_rms, mesh, nx, ny, level })
+        let columns = (0..w)
+            .map(|x| {
+                let (i0, i1, f) = bracket(x, mesh, nx);
+                (i0 as u32, i1 as u32, f)
+            })
+            .collect();
+        Ok(Self { global, global_rms, mesh, nx, ny, level, columns })
     }
 
     /// The background of row `y`, interpolated bilinearly between mesh centres (flat
     /// beyond the outermost centres) into `out` (length = image width).
     pub fn row_into(&self, y: usize, out: &mut [f32]) {
         let (j0, j1, fy) = bracket(y, self.mesh, self.ny);
-        let mut col = [0f32; 2];
-        let mut cols = Vec::with_capacity(self.nx);
-        for i in 0..self.nx {
-            let a = self.level[j0 * self.nx + i];
-            let b = self.level[j1 * self.nx + i];
-            cols.push(a + (b - a) * fy);
-        }
-        for (x, o) in out.iter_mut().enumerate() {
-            let (i0, i1, fx) = bracket(x, self.mesh, self.nx);
-            col[0] = cols[i0];
-            col[1] = cols[i1];
-            *o = col[0] + (col[1] - col[0]) * fx;
+        let r0 = &self.level[j0 * self.nx..(j0 + 1) * self.nx];
+        let r1 = &self.level[j1 * self.nx..(j1 + 1) * self.nx];
+        let cols: Vec<f32> = r0.iter().zip(r1).map(|(&a, &b)| a + (b - a) * fy).collect();
+        for (o, &(i0, i1, fx)) in out.iter_mut().zip(&self.columns) {
+            let (a, b) = (cols[i0 as usize], cols[i1 as usize]);
+            *o = a + (b - a) * fx;
         }
     }
 }
@@ -147,6 +150,7 @@ fn bracket(p: usize, mesh: usize, n: usize) -> (usize, usize, f32) {
 /// Buffers reused from mesh to mesh.
 #[derive(Default)]
 struct MeshScratch {
+    pixels: Vec<f32>,
     hist: Vec<u32>,
     count: Vec<f64>,
     first: Vec<f64>,
@@ -161,19 +165,14 @@ impl MeshScratch {
         ys: std::ops::Range<usize>,
     ) -> Option<MeshEstimate> {
         let area = xs.len() * ys.len();
-        let rows = || ys.clone().map(|y| &img.row(y)[xs.clone()]);
-        // Pass 1: mean and σ of the finite pixels.
-        let (mut n, mut s, mut s2) = (0usize, 0f64, 0f64);
-        for row in rows() {
-            for &p in row {
-                let v = p.to_f32();
-                if v.is_finite() {
-                    n += 1;
-                    s += f64::from(v);
-                    s2 += f64::from(v) * f64::from(v);
-                }
-            }
+        // The mesh copied out as f32 once: the three passes below then run over one
+        // contiguous 16 KB slice that stays in L1.
+        self.pixels.clear();
+        for y in ys {
+            self.pixels.extend(img.row(y)[xs.clone()].iter().map(|p| p.to_f32()));
         }
+        // Pass 1: mean and σ of the finite pixels.
+        let (n, s, s2) = lane_sums(&self.pixels, |v| v.is_finite());
         if (n as f64) < area as f64 * MIN_GOOD_FRACTION || n == 0 {
             return None;
         }
@@ -181,17 +180,7 @@ impl MeshScratch {
         // Pass 2: again within ±2σ (the cuts rounded to f32 as the pixels are).
         let lo = (mean - FIRST_CLIP_SIGMA * sd) as f32;
         let hi = (mean + FIRST_CLIP_SIGMA * sd) as f32;
-        let (mut n, mut s, mut s2) = (0usize, 0f64, 0f64);
-        for row in rows() {
-            for &p in row {
-                let v = p.to_f32();
-                if v >= lo && v <= hi {
-                    n += 1;
-                    s += f64::from(v);
-                    s2 += f64::from(v) * f64::from(v);
-                }
-            }
-        }
+        let (n, s, s2) = lane_sums(&self.pixels, |v| v >= lo && v <= hi);
         if n == 0 {
             return Some(MeshEstimate { level: mean as f32, sigma: 0.0 });
         }
@@ -206,13 +195,14 @@ impl MeshScratch {
         self.hist.resize(bins, 0);
         let inv = (1.0 / qscale) as f32;
         let offset = (0.5 - qzero / qscale) as f32;
-        for row in rows() {
-            for &p in row {
-                let b = p.to_f32() * inv + offset;
-                // `b >= 0.0` is false for NaN, so non-finite pixels drop out here.
-                if b >= 0.0 && (b as usize) < bins {
-                    self.hist[b as usize] += 1;
-                }
+        // Local slices, so the loop does not reload the vectors through `self`.
+        let hist = &mut self.hist[..];
+        let top = bins as f32;
+        for &v in &self.pixels {
+            let b = v * inv + offset;
+            // Both comparisons are false for NaN, so non-finite pixels drop out here.
+            if b >= 0.0 && b < top {
+                hist[b as usize] += 1;
             }
         }
         let (m, sig) = self.clipped_mode(mean, qzero, qscale);
@@ -224,23 +214,25 @@ impl MeshScratch {
     /// estimate and σ, both in bin units.
     fn clipped_mode(&mut self, mean: f64, qzero: f64, qscale: f64) -> (f64, f64) {
         let bins = self.hist.len();
-        // Prefix sums: count, Σk·h, Σk²·h up to (excluding) bin k.
-        self.count.clear();
-        self.first.clear();
-        self.second.clear();
-        let (mut c, mut f, mut s) = (0f64, 0f64, 0f64);
-        for (k, &h) in self.hist.iter().enumerate() {
-            self.count.push(c);
-            self.first.push(f);
-            self.second.push(s);
-            let h = f64::from(h);
-            c += h;
-            f += h * k as f64;
-            s += h * (k * k) as f64;
+        // Prefix sums: count, Σk·h, Σk²·h up to (excluding) bin k. Written by index
+        // into buffers kept from mesh to mesh: this loop runs once per bin per mesh.
+        for v in [&mut self.count, &mut self.first, &mut self.second] {
+            v.resize(bins + 1, 0.0);
         }
-        self.count.push(c);
-        self.first.push(f);
-        self.second.push(s);
+        let (mut c, mut f, mut s) = (0f64, 0f64, 0f64);
+        let (count, first, second) = (&mut self.count, &mut self.first, &mut self.second);
+        for (k, &h) in self.hist.iter().enumerate() {
+            count[k] = c;
+            first[k] = f;
+            second[k] = s;
+            let (h, kf) = (f64::from(h), k as f64);
+            c += h;
+            f += h * kf;
+            s += h * kf * kf;
+        }
+        count[bins] = c;
+        first[bins] = f;
+        second[bins] = s;
 
         let (mut lo, mut hi) = (0usize, bins - 1);
         let mut sig = 10.0 * (bins - 1) as f64;
@@ -286,6 +278,30 @@ impl MeshScratch {
         let below = self.count[k];
         if inside > 0.0 { k as f64 - 0.5 + (target - below) / inside } else { k as f64 }
     }
+}
+
+/// Count, sum and sum of squares of the values passing `keep`, over four independent
+/// lanes so the additions pipeline (one f64 chain would wait on every add).
+fn lane_sums(v: &[f32], keep: impl Fn(f32) -> bool) -> (usize, f64, f64) {
+    let (mut n, mut s, mut s2) = ([0usize; 4], [0f64; 4], [0f64; 4]);
+    let mut chunks = v.chunks_exact(4);
+    for c in &mut chunks {
+        for l in 0..4 {
+            let ok = keep(c[l]);
+            let x = if ok { f64::from(c[l]) } else { 0.0 };
+            n[l] += usize::from(ok);
+            s[l] += x;
+            s2[l] += x * x;
+        }
+    }
+    for &x in chunks.remainder() {
+        if keep(x) {
+            n[0] += 1;
+            s[0] += f64::from(x);
+            s2[0] += f64::from(x) * f64::from(x);
+        }
+    }
+    (n.iter().sum(), s.iter().sum(), s2.iter().sum())
 }
 
 fn mean_sd(n: f64, s: f64, s2: f64) -> (f64, f64) {
