@@ -255,7 +255,7 @@ impl MeshScratch {
             med = self.median_between(lo, hi, n);
             let l = med - CLIP_SIGMA * sig;
             let u = med + CLIP_SIGMA * sig;
-            lo = if l > 0.0 { (l + 0.5) as usize } else { 0 };
+            lo = if l > 0.0 { ((l + 0.5) as usize).min(bins - 1) } else { 0 };
             hi = if u < (bins - 1) as f64 { (u + 0.5) as usize } else { bins - 1 };
             hi = hi.max(lo);
         }

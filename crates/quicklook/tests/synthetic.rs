@@ -221,3 +221,39 @@ fn preview_of_a_frame() {
     assert_eq!((w, h), (256, 256));
     assert!(png.len() > 1000 && &png[1..4] == b"PNG");
 }
+
+#[test]
+fn odd_frames_and_settings_never_panic() {
+    // Seeded random small frames of every shape with hostile values and settings.
+    let mut rng = Rng::new(99);
+    for case in 0..300 {
+        let w = 1 + (rng.uniform() * 70.0) as usize;
+        let h = 1 + (rng.uniform() * 70.0) as usize;
+        let px: Vec<f32> = (0..w * h)
+            .map(|_| match (rng.uniform() * 10.0) as u32 {
+                0 => f32::NAN,
+                1 => f32::INFINITY,
+                2 => -1e30,
+                3 => 1e30,
+                _ => (100.0 + 20.0 * rng.normal()) as f32,
+            })
+            .collect();
+        let settings = Settings {
+            mesh_px: (rng.uniform() * 80.0) as usize,
+            mesh_filter: (rng.uniform() * 6.0) as usize,
+            min_area: (rng.uniform() * 6.0) as usize,
+            threshold_sigma: rng.uniform() * 4.0 - 0.5,
+            ..Settings::default()
+        };
+        let img = Image::new(&px, w, h).unwrap();
+        match quick_look(&img, &settings) {
+            Ok(q) => {
+                assert_eq!(q.summary.width, w);
+                let _ =
+                    teld_quicklook::preview_png(&img, q.summary.background, q.summary.noise, 16)
+                        .unwrap();
+            }
+            Err(e) => assert_eq!(e, QuickLookError::NoFinitePixels, "case {case}: {w}×{h}"),
+        }
+    }
+}
