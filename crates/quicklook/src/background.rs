@@ -197,11 +197,12 @@ impl MeshScratch {
         let offset = (0.5 - qzero / qscale) as f32;
         // Local slices, so the loop does not reload the vectors through `self`.
         let hist = &mut self.hist[..];
-        let top = bins as f32;
+        let bins32 = bins as u32;
         for &v in &self.pixels {
-            let b = v * inv + offset;
-            // Both comparisons are false for NaN, so non-finite pixels drop out here.
-            if b >= 0.0 && b < top {
+            // `max` maps NaN to −1 (out of range), the cast saturates ±inf: one compare
+            // then keeps the pixels inside the histogram.
+            let b = (v * inv + offset).max(-1.0) as i32 as u32;
+            if b < bins32 {
                 hist[b as usize] += 1;
             }
         }
@@ -280,28 +281,37 @@ impl MeshScratch {
     }
 }
 
-/// Count, sum and sum of squares of the values passing `keep`, over four independent
-/// lanes so the additions pipeline (one f64 chain would wait on every add).
+/// Count, sum and sum of squares of the values passing `keep`, over eight independent
+/// lanes so the additions pipeline (one f64 chain would wait on every add). A mesh
+/// holds far fewer than 2³² pixels, so u32 lane counts cannot overflow.
 fn lane_sums(v: &[f32], keep: impl Fn(f32) -> bool) -> (usize, f64, f64) {
-    let (mut n, mut s, mut s2) = ([0usize; 4], [0f64; 4], [0f64; 4]);
-    let mut chunks = v.chunks_exact(4);
+    const LANES: usize = 8;
+    let (mut n, mut s, mut s2) = ([0u32; LANES], [0f64; LANES], [0f64; LANES]);
+    let mut chunks = v.chunks_exact(LANES);
     for c in &mut chunks {
-        for l in 0..4 {
+        for l in 0..LANES {
             let ok = keep(c[l]);
-            let x = if ok { f64::from(c[l]) } else { 0.0 };
-            n[l] += usize::from(ok);
+            // A select, not a branch, so the lanes vectorise.
+            let x = f64::from(if ok { c[l] } else { 0.0 });
+            n[l] += u32::from(ok);
             s[l] += x;
             s2[l] += x * x;
         }
     }
+    let (mut nt, mut st, mut s2t) = (0usize, 0f64, 0f64);
     for &x in chunks.remainder() {
         if keep(x) {
-            n[0] += 1;
-            s[0] += f64::from(x);
-            s2[0] += f64::from(x) * f64::from(x);
+            nt += 1;
+            st += f64::from(x);
+            s2t += f64::from(x) * f64::from(x);
         }
     }
-    (n.iter().sum(), s.iter().sum(), s2.iter().sum())
+    for l in 0..LANES {
+        nt += n[l] as usize;
+        st += s[l];
+        s2t += s2[l];
+    }
+    (nt, st, s2t)
 }
 
 fn mean_sd(n: f64, s: f64, s2: f64) -> (f64, f64) {
