@@ -26,6 +26,9 @@ pub struct Blob {
     pub flux: f64,
     /// Highest background-subtracted raw value (sep's `peak`).
     pub peak: f32,
+    /// Highest smoothed value (sep's `cpeak`): sets how much of the profile the
+    /// isophote cuts off (see `source`).
+    pub smooth_peak: f32,
     pub saturated: bool,
 }
 
@@ -41,6 +44,7 @@ impl Blob {
         self.wxy += w * x * y;
         self.flux += f64::from(raw);
         self.peak = self.peak.max(raw);
+        self.smooth_peak = self.smooth_peak.max(smooth);
         self.saturated |= saturated;
     }
 
@@ -54,6 +58,7 @@ impl Blob {
         self.wxy += o.wxy;
         self.flux += o.flux;
         self.peak = self.peak.max(o.peak);
+        self.smooth_peak = self.smooth_peak.max(o.smooth_peak);
         self.saturated |= o.saturated;
     }
 }
@@ -85,7 +90,11 @@ struct Components {
 impl Components {
     fn fresh(&mut self) -> usize {
         self.parent.push(self.parent.len());
-        self.blob.push(Blob { peak: f32::NEG_INFINITY, ..Blob::default() });
+        self.blob.push(Blob {
+            peak: f32::NEG_INFINITY,
+            smooth_peak: f32::NEG_INFINITY,
+            ..Blob::default()
+        });
         self.parent.len() - 1
     }
 

@@ -61,7 +61,8 @@ pub fn quick_look<P: Pixel>(
         settings.min_area.max(1),
         settings.saturation_adu as f32,
     );
-    let sources: Vec<Source> = found.blobs.iter().map(Source::from_blob).collect();
+    let sources: Vec<Source> =
+        found.blobs.iter().map(|b| Source::from_blob(b, threshold)).collect();
 
     // Shapes from bright unsaturated sources (faint ones read narrow, see Settings);
     // from all unsaturated ones when none is bright (a defocused or thin frame).

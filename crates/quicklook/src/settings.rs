@@ -44,8 +44,10 @@ pub const DEFAULT_MAX_BACKGROUND_FACTOR: f64 = 3.0;
 /// useful exposure shows dozens of stars; two or fewer is a closed dome or overcast.
 pub const DEFAULT_MIN_SOURCES: usize = 3;
 /// Sources used for the frame's median FWHM and ellipticity must peak at least this
-/// many noise σ above the background. Moments of faint sources are cut off by the
-/// isophote (a 10σ star reads ~15 % narrow) and are noisy; at 50σ the cut costs ~4 %.
+/// many noise σ above the background. Fainter moments are noisy even after the
+/// isophotal-cut correction (`source`): measured on 3.5 px stars, median FWHM is off by
+/// +3.6 % at 10σ, +2.2 % at 20σ, +1.2 % at 50σ, and noise alone makes round stars read
+/// ellipticity 0.10, 0.06, 0.03 — at 50σ both are far inside the verdict's limits.
 pub const DEFAULT_SHAPE_MIN_PEAK_SIGMA: f64 = 50.0;
 
 /// Everything the caller may tune; `Settings::default()` is right for a 16-bit camera.

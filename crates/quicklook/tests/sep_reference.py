@@ -22,7 +22,7 @@ def main():
     bkg = sep.Background(data)
     sub = data - bkg.back()
     objs = sep.extract(sub, float(thresh), err=bkg.globalrms, minarea=int(minarea))
-    cols = ("x", "y", "a", "b", "theta", "peak", "flux", "npix", "flag")
+    cols = ("x", "y", "a", "b", "theta", "peak", "cpeak", "thresh", "flux", "npix", "flag")
     out = {
         "sep_version": sep.__version__,
         "globalback": float(bkg.globalback),

@@ -7,9 +7,11 @@
 //! in two documented places:
 //! - noise: sep's `globalrms` is the ±3σ-clipped σ, 1.5 % under the true σ;
 //!   the quick-look divides by `CLIPPED_SIGMA_RATIO`;
-//! - shape: sep's moments are weighted by the 3×3-smoothed image and keep the kernel's
-//!   ½ px² per axis; the quick-look removes it, so sep's FWHM here is
-//!   2.3548·sqrt((a² + b²)/2 − ½), over the same sources (peak ≥ 50σ, unsaturated).
+//! - shape: sep's moments are those of the 3×3-smoothed image inside the isophote; the
+//!   quick-look divides them by the isophotal cut factor g(ln(cpeak/thresh)) and takes
+//!   out the kernel's ½ px² per axis. The same is done to sep's a, b here (from its own
+//!   `cpeak` and `thresh`): FWHM = 2.3548·sqrt((a² + b²)/(2g) − ½), over the same
+//!   sources (peak ≥ 50σ, unsaturated).
 
 mod common;
 
@@ -20,7 +22,7 @@ use common::frames::{Frame, Rng, grid_stars, random_field};
 use common::peers;
 use teld_quicklook::background::CLIPPED_SIGMA_RATIO;
 use teld_quicklook::settings::DEFAULT_SHAPE_MIN_PEAK_SIGMA;
-use teld_quicklook::source::{FWHM_PER_SIGMA, KERNEL_VARIANCE_PX2};
+use teld_quicklook::source::{FWHM_PER_SIGMA, KERNEL_VARIANCE_PX2, cut_factor};
 use teld_quicklook::{Image, Settings, quick_look};
 
 /// sep's view of a frame.
@@ -54,16 +56,18 @@ fn run_sep(py: &std::path::Path, px: &[u16], w: usize, h: usize, s: &Settings) -
         v["sources"][c].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
     };
     let (a, b, peak) = (col("a"), col("b"), col("peak"));
+    let (cpeak, thresh) = (col("cpeak"), col("thresh"));
     let noise = rms / CLIPPED_SIGMA_RATIO;
     let saturated = s.saturation_adu - back;
     // (FWHM, ellipticity) of sep's sources peaking at least `min_peak`, unsaturated,
-    // with the smoothing kernel's variance taken out of both axes.
+    // their moments corrected for the isophotal cut and the smoothing kernel.
     let shape = |min_peak: f64| -> Vec<(f64, f64)> {
         (0..a.len())
             .filter(|&i| peak[i] >= min_peak && peak[i] < saturated)
             .map(|i| {
-                let a2 = (a[i] * a[i] - KERNEL_VARIANCE_PX2).max(1.0 / 12.0);
-                let b2 = (b[i] * b[i] - KERNEL_VARIANCE_PX2).max(1.0 / 12.0);
+                let g = cut_factor(cpeak[i], thresh[i]);
+                let a2 = (a[i] * a[i] / g - KERNEL_VARIANCE_PX2).max(1.0 / 12.0);
+                let b2 = (b[i] * b[i] / g - KERNEL_VARIANCE_PX2).max(1.0 / 12.0);
                 (FWHM_PER_SIGMA * ((a2 + b2) / 2.0).sqrt(), 1.0 - (b2 / a2).sqrt())
             })
             .collect()
