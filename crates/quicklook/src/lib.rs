@@ -9,7 +9,8 @@
 //!   `sep.Background(data).globalback` / `.globalrms`;
 //! - the **sources**: pixels of the 3×3-smoothed, background-subtracted image above
 //!   `threshold_sigma` × noise, 8-connected, at least `min_area` pixels (sep's
-//!   `extract` defaults, without deblending); per source the centroid, second moments →
+//!   `extract` defaults, without deblending); per source the centroid, second moments
+//!   (corrected for the wings the isophote cuts off and for the smoothing kernel) →
 //!   semi-axes a, b and angle θ, FWHM = 2.3548·sqrt((a² + b²)/2), ellipticity 1 − b/a,
 //!   flux, peak and a saturated flag;
 //! - a **summary**: number of sources, median FWHM (px, and arcsec given a plate scale),

@@ -53,7 +53,8 @@ fn every_isolated_star_is_found_with_its_fwhm() {
         assert!(hit.fwhm_px > 3.0 && hit.fwhm_px < 3.8, "{hit:?}");
     }
     let fwhm = q.summary.median_fwhm_px.unwrap();
-    assert!((fwhm / 3.5 - 1.0).abs() < 0.05, "median FWHM {fwhm}");
+    // Issue 6 asks for 5 %; the isophotal-cut correction gets within 2 %.
+    assert!((fwhm / 3.5 - 1.0).abs() < 0.02, "median FWHM {fwhm}");
     assert!(q.summary.median_ellipticity.unwrap() < 0.05);
     assert!(q.verdict.pass, "{:?}", q.verdict);
     let json = serde_json::to_string(&q.summary).unwrap();
