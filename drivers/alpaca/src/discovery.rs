@@ -50,7 +50,10 @@ pub async fn find_servers(
     targets: &[SocketAddr],
     wait: Duration,
 ) -> Result<Vec<SocketAddr>, DiscoveryError> {
-    let socket = UdpSocket::bind("0.0.0.0:0").await.map_err(DiscoveryError::Socket)?;
+    // Only a broadcast or a server elsewhere needs the socket on every interface.
+    let local =
+        if targets.iter().all(|t| t.ip().is_loopback()) { "127.0.0.1:0" } else { "0.0.0.0:0" };
+    let socket = UdpSocket::bind(local).await.map_err(DiscoveryError::Socket)?;
     socket.set_broadcast(true).map_err(DiscoveryError::Socket)?;
     for &to in targets {
         socket.send_to(QUERY, to).await.map_err(|source| DiscoveryError::Send { to, source })?;

@@ -9,43 +9,18 @@
 use std::process::ExitCode;
 
 use teld_driver_alpaca::driver::AlpacaDevices;
-use teld_driver_protocol::serve::serve;
-use tracing_subscriber::EnvFilter;
+use teld_driver_protocol::process::{init_logging, run_driver, runtime};
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            tracing::error!("cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    init_logging();
+    let Some(rt) = runtime() else { return ExitCode::FAILURE };
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("discover") {
-        let code = runtime.block_on(discover(&args[1..]));
-        runtime.shutdown_background();
+        let code = rt.block_on(discover(&args[1..]));
+        rt.shutdown_background();
         return code;
     }
-    let version = env!("CARGO_PKG_VERSION");
-    let result = runtime.block_on(serve::<AlpacaDevices, _, _>(
-        "alpaca",
-        version,
-        tokio::io::stdin(),
-        tokio::io::stdout(),
-    ));
-    // Tokio's stdin reads on a blocking thread that may be parked in read(2).
-    runtime.shutdown_background();
-    match result {
-        Ok(exit) => ExitCode::from(exit.code()),
-        Err(_) => ExitCode::FAILURE, // logged by `serve`
-    }
+    run_driver::<AlpacaDevices>(rt, "alpaca", env!("CARGO_PKG_VERSION"))
 }
 
 const DISCOVER_USAGE: &str =

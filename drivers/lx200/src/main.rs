@@ -5,35 +5,10 @@
 use std::process::ExitCode;
 
 use teld_driver_lx200::driver::Lx200Devices;
-use teld_driver_protocol::serve::serve;
-use tracing_subscriber::EnvFilter;
+use teld_driver_protocol::process::{init_logging, run_driver, runtime};
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            tracing::error!("cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let version = env!("CARGO_PKG_VERSION");
-    let result = runtime.block_on(serve::<Lx200Devices, _, _>(
-        "lx200",
-        version,
-        tokio::io::stdin(),
-        tokio::io::stdout(),
-    ));
-    // Tokio's stdin reads on a blocking thread that may be parked in read(2).
-    runtime.shutdown_background();
-    match result {
-        Ok(exit) => ExitCode::from(exit.code()),
-        Err(_) => ExitCode::FAILURE, // logged by `serve`
-    }
+    init_logging();
+    let Some(rt) = runtime() else { return ExitCode::FAILURE };
+    run_driver::<Lx200Devices>(rt, "lx200", env!("CARGO_PKG_VERSION"))
 }

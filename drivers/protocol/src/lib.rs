@@ -11,6 +11,7 @@ pub mod codec;
 pub mod error;
 pub mod input;
 pub mod message;
+pub mod process;
 pub mod serve;
 pub mod state;
 pub mod time;

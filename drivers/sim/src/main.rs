@@ -3,23 +3,11 @@
 
 use std::process::ExitCode;
 
-use tracing_subscriber::EnvFilter;
+use teld_driver_protocol::process::{init_logging, runtime};
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            tracing::error!("cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    init_logging();
+    let Some(runtime) = runtime() else { return ExitCode::FAILURE };
     let result = runtime.block_on(teld_driver_sim::run(tokio::io::stdin(), tokio::io::stdout()));
     // Tokio's stdin reads on a blocking thread that may be parked in read(2); do not
     // wait for it.
