@@ -13,6 +13,8 @@ use crate::clock::Clock;
 /// not trusted to be there: 0.1° is well outside any sane pointing error but inside a
 /// small telescope's field.
 const ARRIVAL_TOLERANCE_DEG: f64 = 0.1;
+/// Slews tried before a mount that keeps stopping short is reported as not arrived.
+const SLEW_ATTEMPTS: u32 = 2;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
@@ -168,13 +170,26 @@ impl Telescope {
                 (d.ra_deg, d.dec_deg)
             }
         };
-        self.mount.slew_raw(ra_deg / 15.0, dec_deg).await?;
-        let st = self.wait_mount("slew to target", |s| !s.slewing).await?;
-        let off_deg = self.pointing_icrs(&st).separation_deg(target);
-        if off_deg > ARRIVAL_TOLERANCE_DEG {
-            return Err(DeviceError::NotArrived { off_deg });
+        // A mount that reports the slew over but stands short of the target gets one
+        // more slew: a second, short slew is how an operator recovers a mount that
+        // stopped early (a lost step, a controller race); twice short is a fault.
+        let mut off_deg = f64::NAN;
+        for attempt in 0..SLEW_ATTEMPTS {
+            if attempt > 0 {
+                tracing::warn!(
+                    telescope = %self.name,
+                    off_deg,
+                    "the mount reported the slew done {off_deg:.3}° from the target; slewing again"
+                );
+            }
+            self.mount.slew_raw(ra_deg / 15.0, dec_deg).await?;
+            let st = self.wait_mount("slew to target", |s| !s.slewing).await?;
+            off_deg = self.pointing_icrs(&st).separation_deg(target);
+            if off_deg <= ARRIVAL_TOLERANCE_DEG {
+                return Ok(st);
+            }
         }
-        Ok(st)
+        Err(DeviceError::NotArrived { off_deg })
     }
 
     /// Opens the dome (explicit step only: never as a side effect of another call).

@@ -6,7 +6,8 @@
 //! ```
 //! Prints one JSON line when ready (`{"ready":true,"link":...,"pty":...}`), then reads
 //! words on stdin and answers each with one JSON line: `status`, `garbage [N]`,
-//! `drop [N]`, `partial [N]` (the next N answers), `freeze`, `thaw`, `unplug`,
+//! `drop [N]`, `partial [N]` (the next N answers), `short [N]` (the next N gotos end
+//! 0.5° short, reported done), `freeze`, `thaw`, `unplug`,
 //! `replug`, `power-cycle` (forget precision, site, time), `quit`. It keeps running when stdin closes (run it in the background);
 //! SIGINT/SIGTERM remove the link and exit.
 
@@ -81,6 +82,10 @@ async fn control(em: &Emulator, line: &str) -> Option<Value> {
         }
         "partial" => {
             em.partial_next(n);
+            ok
+        }
+        "short" => {
+            em.stop_short_next(n);
             ok
         }
         "freeze" | "thaw" => {

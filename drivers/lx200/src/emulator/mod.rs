@@ -157,6 +157,11 @@ impl Emulator {
         lock(&self.shared.faults).drop_next += n;
     }
 
+    /// The next `n` gotos stop 0.5° short of the target and report themselves done.
+    pub fn stop_short_next(&self, n: u32) {
+        lock(&self.shared.model).stop_short += n;
+    }
+
     pub fn partial_next(&self, n: u32) {
         lock(&self.shared.faults).partial_next += n;
     }

@@ -99,6 +99,8 @@ pub struct Model {
     /// The target of `:Sr`/`:Sd`, RA hours and Dec degrees.
     pub target: (f64, f64),
     goto: Option<Goto>,
+    /// Fault: the next this many gotos end 0.5° short in declination, reported done.
+    pub stop_short: u32,
     slew_rate_deg_s: f64,
     last: Instant,
     last_lst: f64,
@@ -122,6 +124,7 @@ impl Model {
             high_precision: false,
             target: (0.0, 0.0),
             goto: None,
+            stop_short: 0,
             slew_rate_deg_s,
             last: Instant::now(),
             last_lst: 0.0,
@@ -199,7 +202,13 @@ impl Model {
         if self.alt_az_of(ha, dec).0 < 0.0 {
             return Err(('1', "Object Below Horizon"));
         }
-        self.goto = Some(Goto::Sky { ra_deg: ra_h * 15.0, dec_deg: dec });
+        let dec_deg = if self.stop_short > 0 {
+            self.stop_short -= 1;
+            dec - 0.5_f64.copysign(dec - self.dec_deg)
+        } else {
+            dec
+        };
+        self.goto = Some(Goto::Sky { ra_deg: ra_h * 15.0, dec_deg });
         Ok(())
     }
 
