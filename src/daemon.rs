@@ -24,6 +24,7 @@ use crate::devices::{
 use crate::ingest::{Archive, IngestError};
 use crate::ledger::Ledger;
 use crate::observe::{ObserveContext, run_executor, run_safety_monitor};
+use crate::pipeline::{Dispatcher, MqttSink, Pipeline, Sink, WebhookSink, WebhookTarget};
 use crate::schedule::{Limits, PlannedTelescope, Planner};
 use crate::store::{Store, StoreError};
 use crate::systemd;
@@ -94,6 +95,16 @@ pub async fn run(
         .map_err(|source| StartError::Bind { addr: config.http.listen, source })?;
     tracing::info!("listening on {addr}");
 
+    let sinks = handoff_sinks(&config);
+    let pipeline = Pipeline::new(
+        store.clone(),
+        paths.archive(),
+        config.quicklook.clone(),
+        config.site.name.clone(),
+        clock.clone(),
+        sinks.iter().map(Sink::name).collect(),
+    );
+
     // The planner tells running blocks to yield to a rapid-response request here.
     let (yields, yields_rx) = watch::channel(Vec::new());
     let observe = Arc::new(ObserveContext {
@@ -105,6 +116,8 @@ pub async fn run(
         site: config.site.clone(),
         observing: config.observing.clone(),
         safety: config.safety.clone(),
+        quicklook: config.quicklook.clone(),
+        pipeline: pipeline.clone(),
         wake: watch::channel(0).0,
         yields: yields_rx,
     });
@@ -119,6 +132,21 @@ pub async fn run(
         clock.clone(),
         telemetry_stop.clone(),
     );
+    // Frames are assessed and handed off until the very end; what is not delivered by
+    // then waits in the store's outbox for the next start.
+    let pipeline_stop = CancellationToken::new();
+    let mut pipeline_tasks = JoinSet::new();
+    pipeline_tasks.spawn(pipeline.clone().run(core.subscribe(), pipeline_stop.clone()));
+    for sink in sinks {
+        let d = Dispatcher {
+            store: store.clone(),
+            clock: clock.clone(),
+            sink,
+            queued: pipeline.queued(),
+            retry_max_s: config.handoff.retry_max_s,
+        };
+        pipeline_tasks.spawn(d.run(pipeline_stop.clone()));
+    }
     let mut supervisors = JoinSet::new();
     let sup_ctx = Arc::new(supervisor_context(&config, &clock, &core, &store, archive.spool_dir()));
     let mut drivers: HashMap<String, DriverHandle> = HashMap::new();
@@ -200,12 +228,35 @@ pub async fn run(
     if let Ok(Err(e)) = http.await {
         tracing::warn!("HTTP server ended with an error: {e}");
     }
+    pipeline_stop.cancel();
+    while pipeline_tasks.join_next().await.is_some() {}
     telemetry_stop.cancel();
     let _ = telemetry.await;
     let _ = watchdog.await;
     store.close().await;
     tracing::info!("teld stopped");
     Ok(())
+}
+
+/// The configured handoff destinations. MQTT goes to the telemetry broker, so it is
+/// off when telemetry is; config validation has already checked both addresses.
+fn handoff_sinks(config: &Config) -> Vec<Sink> {
+    let h = &config.handoff;
+    let timeout = std::time::Duration::from_secs_f64(h.timeout_s);
+    let mut sinks = Vec::new();
+    if h.mqtt && config.telemetry.enabled {
+        match MqttSink::new(&config.telemetry, &config.site.name, timeout) {
+            Ok(s) => sinks.push(Sink::Mqtt(Box::new(s))),
+            Err(e) => tracing::error!("frame handoff over MQTT is off: {e}"),
+        }
+    }
+    if let Some(url) = &h.webhook_url {
+        match WebhookTarget::parse(url) {
+            Ok(t) => sinks.push(Sink::Webhook(WebhookSink::new(t, timeout))),
+            Err(e) => tracing::error!("frame handoff webhook is off: {e}"),
+        }
+    }
+    sinks
 }
 
 /// Earth orientation for every computation of this process: the operator's file if

@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod logging;
 pub mod model;
 pub mod observe;
+pub mod pipeline;
 pub mod schedule;
 pub mod store;
 pub mod systemd;

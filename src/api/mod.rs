@@ -3,6 +3,7 @@
 
 mod body;
 mod error;
+mod frames;
 mod plan;
 mod requests;
 mod status;
@@ -49,6 +50,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/requests", get(requests::list).post(requests::submit))
         .route("/api/v1/requests/{id}", get(requests::show))
         .route("/api/v1/requests/{id}/cancel", axum::routing::post(requests::cancel))
+        .route("/api/v1/frames", get(frames::list))
+        .route("/api/v1/frames/{id}", get(frames::show))
+        .route("/api/v1/frames/{id}/fits", get(frames::fits))
+        .route("/api/v1/frames/{id}/preview.png", get(frames::preview))
         .route("/api/v1/plan", get(plan::show))
         .route("/api/v1/plan.svg", get(plan::picture))
         .fallback(error::not_found)

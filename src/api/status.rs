@@ -21,6 +21,8 @@ struct Status {
     telescopes: Value,
     drivers: Value,
     telemetry: Value,
+    /// Per handoff sink: frames delivered, pending, retrying (from the store's outbox).
+    handoff: Value,
 }
 
 pub async fn status(State(st): State<ApiState>) -> Json<Value> {
@@ -53,6 +55,19 @@ pub async fn status(State(st): State<ApiState>) -> Json<Value> {
         telescopes: serde_json::to_value(&snap.telescopes).unwrap_or(Value::Null),
         drivers: serde_json::to_value(&snap.drivers).unwrap_or(Value::Null),
         telemetry: serde_json::to_value(&snap.telemetry).unwrap_or(Value::Null),
+        handoff: handoff(&st).await,
     };
     Json(serde_json::to_value(s).unwrap_or(Value::Null))
+}
+
+async fn handoff(st: &ApiState) -> Value {
+    let mut out = serde_json::Map::new();
+    for &sink in st.observe.pipeline.sinks() {
+        let counts = match st.ledger.store.handoff_counts(sink).await {
+            Ok(c) => serde_json::to_value(c).unwrap_or(Value::Null),
+            Err(e) => json!({ "error": e.to_string() }),
+        };
+        out.insert(sink.to_string(), counts);
+    }
+    Value::Object(out)
 }

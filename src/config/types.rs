@@ -25,6 +25,10 @@ pub struct Config {
     #[serde(default)]
     pub astro: AstroConfig,
     #[serde(default)]
+    pub quicklook: QuicklookConfig,
+    #[serde(default)]
+    pub handoff: HandoffConfig,
+    #[serde(default)]
     pub drivers: Vec<DriverConfig>,
     #[serde(default)]
     pub telescopes: Vec<TelescopeConfig>,
@@ -511,5 +515,81 @@ impl TelescopeConfig {
         };
         mount.validate()?;
         Ok(teld_astro::horizon::PointingLimits { mask, mount })
+    }
+}
+
+/// The first stage of image processing, run on every archived frame (docs/FITS.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuicklookConfig {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// A light frame that fails (clouds, trailing, defocus) does not count towards its
+    /// request, and the observation is retried (up to `observing.max_attempts`).
+    #[serde(default = "yes")]
+    pub requeue_failed: bool,
+    /// Longest side of the PNG preview: enough for a web page, ~1/4 of a 4k frame.
+    #[serde(default = "default_preview_px")]
+    pub preview_max_px: usize,
+    /// Verdict limits; unset keys keep teld-quicklook's defaults (crates/quicklook).
+    #[serde(default)]
+    pub max_ellipticity: Option<f64>,
+    #[serde(default)]
+    pub max_fwhm_arcsec: Option<f64>,
+    #[serde(default)]
+    pub min_sources: Option<usize>,
+}
+
+fn default_preview_px() -> usize {
+    1024
+}
+
+impl Default for QuicklookConfig {
+    fn default() -> Self {
+        QuicklookConfig {
+            enabled: true,
+            requeue_failed: true,
+            preview_max_px: default_preview_px(),
+            max_ellipticity: None,
+            max_fwhm_arcsec: None,
+            min_sources: None,
+        }
+    }
+}
+
+/// Where each archived frame is announced to the image pipeline (docs/FITS.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandoffConfig {
+    /// Publish on `<topic_prefix>/<site>/frames` at the telemetry broker (needs
+    /// `telemetry.enabled`).
+    #[serde(default = "yes")]
+    pub mqtt: bool,
+    /// `http://host:port/path` to POST each frame's JSON to; unset = no webhook.
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+    /// Real seconds one delivery attempt may take.
+    #[serde(default = "default_handoff_timeout")]
+    pub timeout_s: f64,
+    /// Longest wait between retries (the wait doubles from 5 s up to this).
+    #[serde(default = "default_handoff_retry_max")]
+    pub retry_max_s: f64,
+}
+
+fn default_handoff_timeout() -> f64 {
+    10.0
+}
+fn default_handoff_retry_max() -> f64 {
+    300.0
+}
+
+impl Default for HandoffConfig {
+    fn default() -> Self {
+        HandoffConfig {
+            mqtt: true,
+            webhook_url: None,
+            timeout_s: default_handoff_timeout(),
+            retry_max_s: default_handoff_retry_max(),
+        }
     }
 }

@@ -63,6 +63,32 @@ pub fn check(c: &Config) -> Vec<ConfigIssue> {
         bad("telemetry.topic_prefix".into(), "must be non-empty without MQTT wildcards".into());
     }
 
+    let q = &c.quicklook;
+    if !(16..=8192).contains(&q.preview_max_px) {
+        bad(
+            "quicklook.preview_max_px".into(),
+            format!("must be in [16, 8192] pixels, got {}", q.preview_max_px),
+        );
+    }
+    if let Some(e) = q.max_ellipticity
+        && !(e > 0.0 && e < 1.0)
+    {
+        bad("quicklook.max_ellipticity".into(), format!("must be in (0, 1), got {e}"));
+    }
+    if let Some(f) = q.max_fwhm_arcsec {
+        positive(&mut bad, "quicklook.max_fwhm_arcsec", f, false);
+    }
+    let h = &c.handoff;
+    if let Some(url) = &h.webhook_url
+        && let Err(e) = crate::pipeline::WebhookTarget::parse(url)
+    {
+        bad("handoff.webhook_url".into(), e.to_string());
+    }
+    positive(&mut bad, "handoff.timeout_s", h.timeout_s, false);
+    at_most_a_day(&mut bad, "handoff.timeout_s", h.timeout_s);
+    positive(&mut bad, "handoff.retry_max_s", h.retry_max_s, false);
+    at_most_a_day(&mut bad, "handoff.retry_max_s", h.retry_max_s);
+
     let o = &c.observing;
     if !(-18.0..=0.0).contains(&o.sun_altitude_max_deg) {
         bad(

@@ -56,6 +56,10 @@ pub(super) enum Stop {
     Ingest(#[from] crate::ingest::IngestError),
     #[error("the mount or camera driver stopped during the observation ({0})")]
     DriverLost(String),
+    /// Frames were taken but the quick-look failed some: they do not count, and the
+    /// observation is retried like any failed attempt.
+    #[error("{0}")]
+    Quality(String),
 }
 
 impl BlockRun<'_> {
@@ -112,10 +116,32 @@ impl BlockRun<'_> {
             }
             other => other,
         };
+        let result = match result {
+            Ok(()) if self.ctx.quicklook.requeue_failed => self.quality_check(obs).await,
+            other => other,
+        };
         self.ctx.core.update(|s| {
             s.telescopes.entry(tel.clone()).or_default().block = None;
         });
         self.settle(obs, result).await
+    }
+
+    /// A block whose frames all came in is only done if the quick-look passed them.
+    async fn quality_check(&self, obs: i64) -> Result<(), Stop> {
+        let failed = match self.ctx.store.failed_frames(obs).await {
+            Ok(f) => f,
+            Err(e) => {
+                // Not knowing is not failing: the frames are stored and count.
+                tracing::error!(observation = obs, "cannot read the frames' quick-look: {e}");
+                return Ok(());
+            }
+        };
+        let Some((frame, reason, detail)) = failed.first() else { return Ok(()) };
+        Err(Stop::Quality(format!(
+            "{} frame(s) failed quick-look, first frame {frame}: {} ({detail}); they do not count",
+            failed.len(),
+            reason.as_deref().unwrap_or("unknown"),
+        )))
     }
 
     /// Records how the block ended: observation row, event, request state. Store

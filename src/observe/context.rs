@@ -5,10 +5,11 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use crate::clock::Clock;
-use crate::config::{ObservingConfig, SafetyConfig, SiteConfig, TelescopeConfig};
+use crate::config::{ObservingConfig, QuicklookConfig, SafetyConfig, SiteConfig, TelescopeConfig};
 use crate::core::Core;
 use crate::ingest::Archive;
 use crate::ledger::Ledger;
+use crate::pipeline::Pipeline;
 use crate::schedule::Yield;
 use crate::store::Store;
 
@@ -21,6 +22,9 @@ pub struct ObserveContext {
     pub site: SiteConfig,
     pub observing: ObservingConfig,
     pub safety: SafetyConfig,
+    pub quicklook: QuicklookConfig,
+    /// Quick-look and handoff of each stored frame.
+    pub pipeline: Pipeline,
     /// Bumped when a request arrives, so an idle executor re-plans at once (a counter
     /// in a watch channel cannot be missed the way a bare notification can).
     pub wake: watch::Sender<u64>,

@@ -122,8 +122,9 @@ pub async fn run_executor(
         let block = match next {
             Next::Block(block) if block.visits > 1 => *block,
             Next::Block(block) => {
-                // A single visit interrupted earlier resumes after its stored frames.
-                let frames_done = match ctx.store.frame_count(block.request.id).await {
+                // A single visit interrupted earlier resumes after its stored frames;
+                // frames the quick-look failed are taken again.
+                let frames_done = match ctx.store.good_frame_count(block.request.id).await {
                     Ok(n) => n,
                     Err(e) => {
                         tracing::error!(telescope = %name, "cannot count frames: {e}");

@@ -15,6 +15,7 @@ use crate::config::TelescopeConfig;
 use crate::core::{Core, Event};
 use crate::devices::{Camera, DeviceError, Telescope, wait_for};
 use crate::ingest::{Archive, Detector, FrameMeta, ImageType, MoonAtFrame, MountPointing, Wcs};
+use crate::pipeline::Pipeline;
 use crate::store::{NewFrame, RequestRecord, Store};
 
 /// Which frame of the request, and how to place its target (at mid-exposure, for a
@@ -106,6 +107,7 @@ pub(super) async fn take_frame(
         store: ctx.store.clone(),
         core: ctx.core.clone(),
         clock: ctx.clock.clone(),
+        pipeline: ctx.pipeline.clone(),
         spool: ctx.archive.spool_path(&tel.name, obs, seq),
         meta,
         detector,
@@ -125,6 +127,7 @@ struct Finish {
     store: Store,
     core: Core,
     clock: Clock,
+    pipeline: Pipeline,
     spool: PathBuf,
     meta: FrameMeta,
     detector: Option<Detector>,
@@ -132,7 +135,8 @@ struct Finish {
 
 impl Finish {
     async fn run(self) -> Result<(), Stop> {
-        let Finish { camera, archive, store, core, clock, spool, mut meta, detector } = self;
+        let Finish { camera, archive, store, core, clock, pipeline, spool, mut meta, detector } =
+            self;
         let info = camera.read_image(&spool).await?;
         // Centred where the mount said it pointed: that is where the stars are, even
         // when it is off the target.
@@ -160,6 +164,15 @@ impl Finish {
         };
         let id = store.insert_frame(&new, clock.now()).await?;
         tracing::info!(request = meta.request_id, frame = id, seq = meta.frame_seq, path = %stored.relative, "frame stored");
+        // Assessed before the block goes on, so the block's outcome can count only good
+        // frames. A failure here loses nothing: the frame is stored, and the pipeline's
+        // catch-up assesses it later.
+        if let Err(e) = pipeline.process(id).await {
+            tracing::error!(
+                frame = id,
+                "quick-look of the new frame failed: {e}; it will be retried"
+            );
+        }
         core.publish(Event::Frame {
             telescope: meta.telescope.clone(),
             request_id: meta.request_id,

@@ -6,9 +6,12 @@
 //! overwrite without history.
 
 mod error;
+mod frame_query;
 mod frames;
+mod handoffs;
 mod observations;
 mod plans;
+mod quicklook;
 mod requests;
 mod time;
 
@@ -20,9 +23,12 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub use error::StoreError;
+pub use frame_query::FrameFilter;
 pub use frames::{FrameRecord, NewFrame};
+pub use handoffs::{HandoffCounts, PendingHandoff};
 pub use observations::ObservationRecord;
 pub use plans::StoredPlan;
+pub use quicklook::{FrameQuality, NewHandoff, Unassessed};
 pub use requests::{RequestEvent, RequestRecord};
 
 /// Connections in the pool: SQLite has one writer at a time; a few readers let the

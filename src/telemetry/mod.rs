@@ -32,6 +32,7 @@ use crate::clock::Clock;
 use crate::config::TelemetryConfig;
 use crate::core::{Core, Event, TelemetryView};
 
+pub use connection::{describe as describe_mqtt_error, parse_broker};
 pub use payload::{REASON_CONNECTION_LOST, REASON_SHUTDOWN};
 pub use topics::{TELESCOPE_PARTS, Topics};
 

@@ -53,7 +53,9 @@ impl TestSite {
         let own: [(&str, String); 4] = [
             ("state_dir =", format!("state_dir = {:?}", state.display().to_string())),
             ("listen =", "listen = \"127.0.0.1:0\"".into()),
-            ("topic_prefix =", format!("topic_prefix = {prefix:?}")),
+            // Its own MQTT client id too: tests running at once must not throw each
+            // other off the broker.
+            ("topic_prefix =", format!("topic_prefix = {prefix:?}\nclient_id = {prefix:?}")),
             ("interval_s =", "interval_s = 0.5".into()),
         ];
         let mut text: String = base

@@ -5,3 +5,4 @@ pub mod daemon;
 pub mod http;
 pub mod mqtt;
 pub mod peers;
+pub mod webhook;
