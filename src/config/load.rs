@@ -99,12 +99,13 @@ pub fn load_str(
     let observing = optional_section(&mut table, "observing", &mut issues);
     let safety = optional_section(&mut table, "safety", &mut issues);
     let astro = optional_section(&mut table, "astro", &mut issues);
+    let inbox = optional_section(&mut table, "inbox", &mut issues);
     let drivers = array_section(&mut table, "drivers", &mut issues);
     let telescopes = array_section(&mut table, "telescopes", &mut issues);
     for key in table.keys() {
         issues.push(ConfigIssue {
             path: key.clone(),
-            message: "unknown section or key (known: site, paths, store, http, telemetry, observing, safety, astro, drivers, telescopes)".into(),
+            message: "unknown section or key (known: site, paths, store, http, telemetry, observing, safety, astro, inbox, drivers, telescopes)".into(),
         });
     }
 
@@ -126,6 +127,7 @@ pub fn load_str(
         observing,
         safety,
         astro,
+        inbox,
         drivers,
         telescopes,
     };

@@ -25,6 +25,8 @@ pub struct Config {
     #[serde(default)]
     pub astro: AstroConfig,
     #[serde(default)]
+    pub inbox: super::InboxConfig,
+    #[serde(default)]
     pub drivers: Vec<DriverConfig>,
     #[serde(default)]
     pub telescopes: Vec<TelescopeConfig>,

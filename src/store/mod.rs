@@ -7,6 +7,7 @@
 
 mod error;
 mod frames;
+mod inbox;
 mod observations;
 mod plans;
 mod requests;
@@ -21,6 +22,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 pub use error::StoreError;
 pub use frames::{FrameRecord, NewFrame};
+pub use inbox::{DataTwin, NewInboxFrame, ObservationRef};
 pub use observations::ObservationRecord;
 pub use plans::StoredPlan;
 pub use requests::{RequestEvent, RequestRecord};

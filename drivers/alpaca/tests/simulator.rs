@@ -117,7 +117,8 @@ fn every_device_of_the_simulators_through_the_driver() {
     );
     assert!(started.elapsed() < Duration::from_secs(2), "the slew call returns at once");
     assert_eq!(d.state("mount")["slewing"], true);
-    let mut st = d.wait_state("mount", "slew done", Duration::from_secs(60), |s| s["slewing"] == false);
+    let mut st =
+        d.wait_state("mount", "slew done", Duration::from_secs(60), |s| s["slewing"] == false);
     // alpaca-simulators 1.3.2 advances the mount from its 0.1 s background thread and
     // from coordinate reads, unlocked; now and then a stale step lands after the slew
     // finished, leaving the mount one step short with Slewing false. That is the
