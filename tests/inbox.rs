@@ -255,9 +255,8 @@ with fits.open(sys.argv[1], checksum=True) as h:
     assert_eq!(v["TELESCOP"], "Other scope");
     assert_eq!(v["DATE-OBS"], date_obs.as_str());
     assert!(v["history"][0].as_str().unwrap().starts_with("teld: observation"), "{v}");
-    let expect: i64 = (0..64 * 48)
-        .map(|i| i64::from((i as u16).wrapping_mul(7).wrapping_add(2) % 30_000) as i64)
-        .sum();
+    let expect: i64 =
+        (0..64 * 48).map(|i| i64::from((i as u16).wrapping_mul(7).wrapping_add(2) % 30_000)).sum();
     assert_eq!(v["sum"], expect, "pixel values");
     assert!(teld.terminate().success());
 }
