@@ -112,3 +112,37 @@ pub(super) fn check(c: &Config, out: &mut Vec<ConfigIssue>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{DEFAULT_CONFIG, load_str};
+    use std::path::PathBuf;
+
+    #[test]
+    fn on_by_default_under_the_state_folder() {
+        let c = load_str(DEFAULT_CONFIG, "default", Vec::new()).unwrap();
+        assert!(c.inbox.enabled);
+        assert_eq!(c.inbox.dir(&c.paths), PathBuf::from("state/inbox"));
+        assert_eq!(c.inbox.quarantine(&c.paths), PathBuf::from("state/inbox/quarantine"));
+        assert_eq!((c.inbox.settle_s, c.inbox.scan_interval_s), (5.0, 10.0));
+    }
+
+    #[test]
+    fn bad_values_are_reported_with_their_key() {
+        let text = format!(
+            "{DEFAULT_CONFIG}\n[inbox]\ntelescope = \"t9\"\nsettle_s = -1\nscan_interval_s = 0\ndir = \"state/archive/in\"\n"
+        );
+        let e = load_str(&text, "test", Vec::new()).unwrap_err().to_string();
+        for part in [
+            "inbox.telescope: `t9` is not a configured telescope (known: t1)",
+            "inbox.settle_s",
+            "inbox.scan_interval_s",
+            "inbox.dir",
+        ] {
+            assert!(e.contains(part), "{part} not in {e}");
+        }
+        let off = format!("{DEFAULT_CONFIG}\n[inbox]\nenabled = false\nbogus = 1\n");
+        let e = load_str(&off, "test", Vec::new()).unwrap_err().to_string();
+        assert!(e.contains("bogus"), "{e}");
+    }
+}

@@ -18,6 +18,7 @@ use hifitime::Duration;
 use super::InboxContext;
 use super::check::{self, CheckError, Inspected};
 use super::enrich::{self, Context};
+use super::header::Layout;
 use super::place::{self, Copied, CopyError};
 use super::refusal::{RETRY, Refusal};
 use crate::core::{Event, FrameSource};
@@ -107,7 +108,7 @@ async fn take_copy(
         return quarantine(ctx, src, Refusal::Duplicate { id: twin.id, path: twin.path }).await;
     }
 
-    let telescope = telescope_of(ctx, &found);
+    let telescope = telescope_of(ctx.telescope.as_deref(), &ctx.telescopes, &found.layout);
     let observation = match_observation(ctx, &found, telescope.as_deref()).await?;
     let telescope = observation
         .as_ref()
@@ -189,22 +190,25 @@ async fn take_copy(
 /// The configured telescope a frame comes from, if it can be told: the inbox's own
 /// telescope, else TELESCOP or INSTRUME naming one (by name, model or instrument),
 /// else the only telescope of a single-telescope site.
-fn telescope_of(ctx: &InboxContext, found: &Inspected) -> Option<String> {
-    if let Some(t) = &ctx.telescope {
-        return Some(t.clone());
+pub(super) fn telescope_of(
+    fixed: Option<&str>,
+    telescopes: &[super::KnownTelescope],
+    layout: &Layout,
+) -> Option<String> {
+    if let Some(t) = fixed {
+        return Some(t.to_string());
     }
     let said: Vec<String> = ["TELESCOP", "INSTRUME"]
         .iter()
-        .filter_map(|k| found.layout.value(k))
+        .filter_map(|k| layout.value(k))
         .map(|v| v.trim().to_ascii_lowercase())
         .filter(|v| !v.is_empty())
         .collect();
-    let matching: Vec<&super::KnownTelescope> = ctx
-        .telescopes
+    let matching: Vec<&super::KnownTelescope> = telescopes
         .iter()
-        .filter(|t| t.names.iter().any(|n| said.contains(&n.to_ascii_lowercase())))
+        .filter(|t| t.names.iter().any(|n| said.contains(&n.trim().to_ascii_lowercase())))
         .collect();
-    match (matching.as_slice(), ctx.telescopes.as_slice()) {
+    match (matching.as_slice(), telescopes) {
         ([one], _) => Some(one.name.clone()),
         ([], [only]) => Some(only.name.clone()),
         _ => None,
@@ -282,4 +286,41 @@ async fn blocking<T: Send + 'static>(
 
 async fn blocking_io(f: fn(&Path) -> std::io::Result<()>, p: PathBuf) -> Result<(), TakeError> {
     blocking(move || f(&p)).await?.map_err(|e| TakeError::Io(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::KnownTelescope;
+    use super::super::header::read_layout;
+    use super::super::header::tests::image;
+    use super::*;
+
+    fn layout(cards: &[&str]) -> Layout {
+        let f = image(4, 4, cards);
+        let len = f.len() as u64;
+        read_layout(std::io::Cursor::new(f), len).ok().unwrap()
+    }
+
+    fn scope(name: &str, model: &str, instrument: &str) -> KnownTelescope {
+        KnownTelescope {
+            name: name.into(),
+            names: vec![name.into(), model.into(), instrument.into()],
+        }
+    }
+
+    #[test]
+    fn the_telescope_is_told_by_config_header_or_being_the_only_one() {
+        let two = [scope("t1", "PlaneWave CDK20", "QHY600"), scope("t2", "RC16", "ASI6200")];
+        let l = layout(&["TELESCOP= 'planewave cdk20 '"]);
+        assert_eq!(telescope_of(None, &two, &l).as_deref(), Some("t1"));
+        let l = layout(&["TELESCOP= 'unknown '", "INSTRUME= 'ASI6200 '"]);
+        assert_eq!(telescope_of(None, &two, &l).as_deref(), Some("t2"));
+        let l = layout(&["TELESCOP= 'unknown '"]);
+        assert_eq!(telescope_of(None, &two, &l), None);
+        assert_eq!(telescope_of(Some("t2"), &two, &l).as_deref(), Some("t2"));
+        assert_eq!(telescope_of(None, &two[..1], &l).as_deref(), Some("t1"));
+        // Naming both is no answer.
+        let l = layout(&["TELESCOP= 'RC16    '", "INSTRUME= 'QHY600  '"]);
+        assert_eq!(telescope_of(None, &two, &l), None);
+    }
 }
