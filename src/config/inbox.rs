@@ -100,6 +100,12 @@ pub(super) fn check(c: &Config, out: &mut Vec<ConfigIssue>) {
     }
     if i.enabled {
         let (dir, archive) = (i.dir(&c.paths), c.paths.archive());
+        if i.quarantine(&c.paths) == dir {
+            bad(
+                "quarantine_dir",
+                "must not be the inbox folder itself: refused files would be taken again".into(),
+            );
+        }
         if dir.starts_with(&archive) || archive.starts_with(&dir) {
             bad(
                 "dir",

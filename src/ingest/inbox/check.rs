@@ -122,6 +122,17 @@ pub(super) fn date_obs(l: &Layout) -> Result<Epoch, Refusal> {
         if d.contains('T') {
             return teld_driver_protocol::time::parse_utc(d).map_err(|_| bad(d));
         }
+        let iso_date = d.len() == 10
+            && d.bytes()
+                .enumerate()
+                .all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+        if !iso_date {
+            return Err(Refusal::BadValue {
+                key: "DATE-OBS",
+                value: d.to_string(),
+                why: "not an ISO-8601 UTC date and time (2026-11-24T22:01:07.123); the old DD/MM/YY form is ambiguous and not taken",
+            });
+        }
         let time = l.value("TIME-OBS").or_else(|| l.value("UT"));
         if let Some(t) = time {
             let joined = format!("{d}T{}", t.trim());
@@ -268,6 +279,7 @@ mod tests {
         let f = image(8, 8, &["DATE-OBS= '24/11/26'", "EXPTIME =                  1.0"]);
         let r = refused(inspect(&write(dir.path(), "b.fits", &f)));
         assert!(r.to_string().contains("DATE-OBS = '24/11/26'"), "{r}");
+        assert!(r.to_string().contains("DD/MM/YY"), "{r}");
         let f = image(8, 8, &["DATE-OBS= '2026-11-24T22:01:07'"]);
         let r = refused(inspect(&write(dir.path(), "c.fits", &f)));
         assert!(matches!(r, Refusal::MissingKey { key: "EXPTIME", .. }), "{r}");
