@@ -245,11 +245,17 @@ mod tests {
         let later = |m: f64| t0() + Duration::from_seconds(m * 60.0);
         let want = ObservationRef { observation_id: obs, request_id: req, telescope: "t1".into() };
         // Running: matched from its start on, on its telescope only.
-        assert_eq!(s.observations_at(Some("t1"), later(5.0)).await.unwrap(), [want.clone()]);
+        assert_eq!(
+            s.observations_at(Some("t1"), later(5.0)).await.unwrap(),
+            std::slice::from_ref(&want)
+        );
         assert!(s.observations_at(Some("t2"), later(5.0)).await.unwrap().is_empty());
         assert!(s.observations_at(Some("t1"), later(-1.0)).await.unwrap().is_empty());
         s.end_observation(obs, "completed", None, later(10.0)).await.unwrap();
-        assert_eq!(s.observations_at(None, later(10.0)).await.unwrap(), [want.clone()]);
+        assert_eq!(
+            s.observations_at(None, later(10.0)).await.unwrap(),
+            std::slice::from_ref(&want)
+        );
         assert!(s.observations_at(None, later(10.1)).await.unwrap().is_empty());
         assert_eq!(s.observation_ref(obs).await.unwrap(), Some(want.clone()));
         assert_eq!(s.observation_ref(obs + 1).await.unwrap(), None);

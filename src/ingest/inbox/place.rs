@@ -101,6 +101,7 @@ pub(super) fn place(
                 if registered.contains(&relative) || !same_content(temp, &candidate)? {
                     continue;
                 }
+                tracing::info!(path = %relative, "took over the unregistered archive file of an interrupted take");
             }
             Err(_) if candidate.try_exists()? => continue,
             // No hard links on this file system: rename, racy only against another
