@@ -123,3 +123,91 @@ fn write_checksums(f: &mut FitsFile, history: &str) -> Result<(), fitsio::errors
 fn printable(s: &str) -> String {
     s.chars().map(|c| if c == ' ' || c.is_ascii_graphic() { c } else { '?' }).take(68).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::check::{CheckError, inspect};
+    use super::super::header::tests::image;
+    use super::*;
+
+    fn context() -> Context {
+        Context {
+            request_id: 7,
+            observation_id: 9,
+            object: Some("C4X9Z2".into()),
+            target: Some(Icrs { ra_deg: 22.5, dec_deg: 20.1 }),
+            site_name: "la-palma".into(),
+            site: Site { latitude_deg: 28.7606, longitude_deg: -17.8816, height_m: 2396.0 },
+            original_name: "cam 1.fits".into(),
+        }
+    }
+
+    /// Enriches a copy of `original` in `dir` and returns its bytes.
+    fn enriched(dir: &Path, name: &str, original: &[u8]) -> (Vec<u8>, Vec<&'static str>) {
+        let p = dir.join(name);
+        std::fs::write(&p, original).unwrap();
+        let layout = match inspect(&p) {
+            Ok(i) => i.layout,
+            Err(CheckError::Refused(r)) => panic!("{r}"),
+            Err(CheckError::Io(e)) => panic!("{e}"),
+        };
+        let added = enrich(&p, &layout, &context()).unwrap();
+        if let Err(CheckError::Refused(r)) = inspect(&p) {
+            panic!("enriched file refused: {r}");
+        }
+        (std::fs::read(&p).unwrap(), added)
+    }
+
+    #[test]
+    fn adds_only_missing_keys_keeps_pixels_and_checksums_verify() {
+        let dir = tempfile::tempdir().unwrap();
+        // 30 cards already: the added ones push the header into a second block, so
+        // the data unit moves and must arrive unchanged.
+        let mut cards = vec![
+            "DATE-OBS= '2026-11-24T22:01:07.5'".to_string(),
+            "EXPTIME =                 30.0".to_string(),
+            "OBJECT  = 'M 42    '".to_string(),
+        ];
+        cards.extend((0..27).map(|i| format!("COMMENT filler {i}")));
+        let cards: Vec<&str> = cards.iter().map(String::as_str).collect();
+        let original = image(40, 30, &cards);
+        let (bytes, added) = enriched(dir.path(), "a.fits", &original);
+        assert!(!added.contains(&"OBJECT"), "{added:?}");
+        for k in ["REQID", "OBSID", "RA", "DEC", "RADESYS", "SITELAT", "ORIGFILE"] {
+            assert!(added.contains(&k), "{k} not added: {added:?}");
+        }
+        assert_eq!(bytes.len(), original.len() + 2880, "one more header block");
+        assert_eq!(&bytes[5760..5760 + 2400], &original[2880..2880 + 2400], "pixels moved intact");
+
+        let p = dir.path().join("a.fits");
+        let mut f = FitsFile::open(&p).unwrap();
+        let hdu = f.primary_hdu().unwrap();
+        assert_eq!(hdu.read_key::<String>(&mut f, "OBJECT").unwrap(), "M 42", "kept as written");
+        assert_eq!(hdu.read_key::<i64>(&mut f, "REQID").unwrap(), 7);
+        assert_eq!(hdu.read_key::<i64>(&mut f, "OBSID").unwrap(), 9);
+        assert_eq!(hdu.read_key::<f64>(&mut f, "RA").unwrap(), 22.5);
+        assert_eq!(hdu.read_key::<String>(&mut f, "ORIGFILE").unwrap(), "cam 1.fits");
+        let text = String::from_utf8_lossy(&bytes[..5760]).into_owned();
+        assert!(
+            text.contains("HISTORY teld: observation 9 of request 7; added REQID OBSID"),
+            "{text}"
+        );
+        assert!(text.contains("CHECKSUM= '") && text.contains("DATASUM = '"), "{text}");
+    }
+
+    #[test]
+    fn the_same_input_gives_the_same_bytes() {
+        // What lets a take repeated after a crash recognise its own archive file.
+        let dir = tempfile::tempdir().unwrap();
+        let original = image(16, 16, &["DATE-OBS= '2026-11-24T22:01:07'", "EXPTIME =  1.0"]);
+        let (a, _) = enriched(dir.path(), "a.fits", &original);
+        let (b, _) = enriched(dir.path(), "b.fits", &original);
+        assert!(a == b, "enrichment is not deterministic");
+        // Existing checksums are updated in place, not duplicated.
+        let (c, added) = enriched(dir.path(), "c.fits", &a);
+        assert!(added.is_empty(), "{added:?}");
+        let text = String::from_utf8_lossy(&c[..2880]).into_owned();
+        assert_eq!(text.matches("CHECKSUM=").count(), 1, "{text}");
+        assert_eq!(text.matches("DATASUM =").count(), 1, "{text}");
+    }
+}
