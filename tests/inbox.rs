@@ -215,9 +215,27 @@ fn a_frame_taken_during_an_observation_gets_teld_keys_and_valid_checksums() {
     let path = wait_archived(&teld, &site, "side-camera.fits");
     let rel = path.strip_prefix(site.archive()).unwrap().to_string_lossy().into_owned();
     assert_eq!(rel, format!("2026-11-24/t1/r{id}/side-camera.fits"));
+    // teld's own ids in a header match whenever the frame was taken: this one is
+    // dated after the observation ended, on a telescope nobody configured.
+    let ids = frame(
+        32,
+        32,
+        9,
+        &[
+            text("DATE-OBS", "2026-11-24T23:59:00"),
+            card("EXPTIME", "5.0"),
+            text("TELESCOP", "elsewhere"),
+            card("REQID", &id.to_string()),
+            card("OBSID", &obs["id"].to_string()),
+        ],
+    );
+    drop_in(&site, "with-ids.fits", &ids);
+    let by_ids = wait_archived(&teld, &site, "with-ids.fits");
+    assert!(by_ids.ends_with(format!("2026-11-24/t1/r{id}/with-ids.fits")), "{}", by_ids.display());
     let r = teld.get(&format!("/api/v1/requests/{id}"));
     let frames = r["frames"].as_array().unwrap();
     assert!(frames.iter().any(|f| f["path"] == rel.as_str()), "{r}");
+    assert_eq!(frames.len(), 4, "2 of teld's, 2 from the inbox: {r}");
     // Only the header grew: the pixels are those of the original.
     let archived = fs::read(&path).unwrap();
     assert_eq!(archived.len(), original.len() + 2880, "one more header block");
