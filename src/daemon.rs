@@ -21,7 +21,7 @@ use crate::devices::{
     Camera, Device, Dome, DriverHandle, FilterWheel, Focuser, Interlocks, Mount, Optics,
     SiteSafety, SupervisorContext, Telescope, Timeouts, Weather, spawn_supervisor,
 };
-use crate::ingest::{Archive, IngestError};
+use crate::ingest::{Archive, InboxContext, InboxError, IngestError, run_inbox};
 use crate::ledger::Ledger;
 use crate::observe::{ObserveContext, run_executor, run_safety_monitor};
 use crate::pipeline::{Dispatcher, MqttSink, Pipeline, Sink, WebhookSink, WebhookTarget};
@@ -42,6 +42,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Archive(#[from] IngestError),
+    #[error(transparent)]
+    Inbox(#[from] InboxError),
     #[error(
         "cannot listen on {addr}: {source}; is another teld running? pick another port with --listen or http.listen"
     )]
@@ -211,6 +213,15 @@ pub async fn run(
         submit_lock: Default::default(),
     };
     let http = tokio::spawn(api::serve(listener, api_state, shutdown.clone()));
+    // Frames other software writes: started once the store and the event stream are
+    // up, so every frame it registers is announced.
+    let inbox = if config.inbox.enabled {
+        let ctx =
+            InboxContext::new(&config, clock.clone(), store.clone(), core.clone(), archive.root())?;
+        Some(tokio::spawn(run_inbox(Arc::new(ctx), shutdown.clone())))
+    } else {
+        None
+    };
     let watchdog = tokio::spawn(systemd::watchdog(store.clone(), telemetry_stop.clone()));
 
     systemd::ready();
@@ -223,6 +234,9 @@ pub async fn run(
     tracing::info!("shutting down: making telescopes safe");
     systemd::stopping();
     while observers.join_next().await.is_some() {}
+    if let Some(inbox) = inbox {
+        let _ = inbox.await;
+    }
     drivers_stop.cancel();
     while supervisors.join_next().await.is_some() {}
     if let Ok(Err(e)) = http.await {

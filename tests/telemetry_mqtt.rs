@@ -404,10 +404,11 @@ async fn core_events_reach_events_kind_as_qos1() {
 
     teld.core.publish(Event::Frame {
         telescope: "t1".into(),
-        request_id: 7,
-        observation_id: 9,
+        request_id: Some(7),
+        observation_id: Some(9),
         frame_id: 11,
         path: "2026-11-24/t1/r7/f11.fits".into(),
+        source: teld::core::FrameSource::Teld,
         at: t0(),
     });
     let m = sub.next_where("frame event", |m| m.topic.ends_with("/events/frame")).await;
@@ -415,6 +416,8 @@ async fn core_events_reach_events_kind_as_qos1() {
     assert_eq!(m.json["type"], "frame");
     assert_eq!(m.json["telescope"], "t1");
     assert_eq!(m.json["frame_id"], 11);
+    assert_eq!(m.json["request_id"], 7);
+    assert_eq!(m.json["source"], "teld");
     assert_eq!(m.json["path"], "2026-11-24/t1/r7/f11.fits");
     assert_eq!(m.json["at"], format_utc(t0()));
     assert_eq!(m.qos, QoS::AtLeastOnce);

@@ -155,6 +155,7 @@ fn describe(f: &FrameRecord, quality: Option<crate::store::FrameQuality>) -> Val
         "id": f.id,
         "request_id": f.request_id,
         "observation_id": f.observation_id,
+        "source": f.source,
         "telescope": f.telescope,
         "path": f.path,
         "date_obs": teld_driver_protocol::time::format_utc(f.date_obs),

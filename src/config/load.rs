@@ -101,12 +101,13 @@ pub fn load_str(
     let astro = optional_section(&mut table, "astro", &mut issues);
     let quicklook = optional_section(&mut table, "quicklook", &mut issues);
     let handoff = optional_section(&mut table, "handoff", &mut issues);
+    let inbox = optional_section(&mut table, "inbox", &mut issues);
     let drivers = array_section(&mut table, "drivers", &mut issues);
     let telescopes = array_section(&mut table, "telescopes", &mut issues);
     for key in table.keys() {
         issues.push(ConfigIssue {
             path: key.clone(),
-            message: "unknown section or key (known: site, paths, store, http, telemetry, observing, safety, astro, quicklook, handoff, drivers, telescopes)".into(),
+            message: "unknown section or key (known: site, paths, store, http, telemetry, observing, safety, astro, inbox, quicklook, handoff, drivers, telescopes)".into(),
         });
     }
 
@@ -130,6 +131,7 @@ pub fn load_str(
         astro,
         quicklook,
         handoff,
+        inbox,
         drivers,
         telescopes,
     };

@@ -2,10 +2,12 @@
 //! simulated observatory; a site's file replaces it. Secrets come from the
 //! environment (`TELD__SECTION__KEY=value`), never from files in a repository.
 
+mod inbox;
 mod load;
 mod types;
 mod validate;
 
+pub use inbox::InboxConfig;
 pub use load::{ConfigError, ConfigIssue, DEFAULT_CONFIG, load_file, load_str};
 pub use types::*;
 

@@ -28,6 +28,7 @@ pub struct Config {
     pub quicklook: QuicklookConfig,
     #[serde(default)]
     pub handoff: HandoffConfig,
+    pub inbox: super::InboxConfig,
     #[serde(default)]
     pub drivers: Vec<DriverConfig>,
     #[serde(default)]

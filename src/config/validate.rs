@@ -258,6 +258,7 @@ pub fn check(c: &Config) -> Vec<ConfigIssue> {
             "no [[telescopes]] defined; teld needs at least one to observe".into(),
         );
     }
+    super::inbox::check(c, &mut out);
     out
 }
 

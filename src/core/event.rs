@@ -24,13 +24,16 @@ pub enum Event {
         #[serde(with = "teld_driver_protocol::time::utc")]
         at: Epoch,
     },
+    /// A frame registered in the store. Frames teld takes always carry both ids;
+    /// a frame from the inbox that matched no observation has them `null`.
     Frame {
         telescope: String,
-        request_id: RequestId,
-        observation_id: ObservationId,
+        request_id: Option<RequestId>,
+        observation_id: Option<ObservationId>,
         frame_id: FrameId,
         /// Relative to the archive root.
         path: String,
+        source: FrameSource,
         #[serde(with = "teld_driver_protocol::time::utc")]
         at: Epoch,
     },
@@ -69,6 +72,16 @@ impl Event {
             Event::Alert { .. } => "alert",
         }
     }
+}
+
+/// Who wrote a frame's file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FrameSource {
+    /// teld itself, from a camera it drives.
+    Teld,
+    /// Other capture software, through the inbox folder.
+    Inbox,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

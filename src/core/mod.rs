@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use tokio::sync::{broadcast, watch};
 
-pub use event::{Event, ObservationPhase};
+pub use event::{Event, FrameSource, ObservationPhase};
 pub use snapshot::{
     BlockView, DriverStatus, DriverView, SafetyView, Snapshot, TelemetryView, TelescopeView,
 };

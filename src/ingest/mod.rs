@@ -7,10 +7,12 @@
 mod archive;
 mod checksum;
 mod fits;
+mod inbox;
 mod meta;
 mod wcs;
 
 pub use archive::{Archive, StoredFrame, night_of};
+pub use inbox::{InboxContext, InboxError, KnownTelescope, run_inbox};
 pub use meta::{FrameMeta, ImageType, MoonAtFrame, MountPointing};
 pub use wcs::{Detector, Wcs};
 

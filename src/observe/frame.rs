@@ -175,10 +175,11 @@ impl Finish {
         }
         core.publish(Event::Frame {
             telescope: meta.telescope.clone(),
-            request_id: meta.request_id,
-            observation_id: meta.observation_id,
+            request_id: Some(meta.request_id),
+            observation_id: Some(meta.observation_id),
             frame_id: id,
             path: stored.relative,
+            source: crate::core::FrameSource::Teld,
             at: clock.now(),
         });
         Ok(())

@@ -80,7 +80,7 @@ impl Pipeline {
             match q.pass {
                 Some(false) => tracing::warn!(
                     frame = frame_id,
-                    request = frame.request_id,
+                    request = ?frame.request_id,
                     reason = q.reason.as_deref().unwrap_or(""),
                     "quick-look failed: {}",
                     q.detail

@@ -18,14 +18,15 @@ pub struct FrameFilter {
     pub limit: u32,
 }
 
-type Row = (i64, i64, i64, String, String, String, f64, i64);
+type Row = (i64, Option<i64>, Option<i64>, String, String, String, String, f64, i64);
 
 fn record(r: Row) -> Result<FrameRecord, StoreError> {
-    let (id, request_id, observation_id, telescope, path, date_obs, exptime_s, bytes) = r;
+    let (id, request_id, observation_id, source, telescope, path, date_obs, exptime_s, bytes) = r;
     Ok(FrameRecord {
         id,
         request_id,
         observation_id,
+        source,
         telescope,
         path,
         date_obs: time::decode(&date_obs)?,
@@ -37,7 +38,7 @@ fn record(r: Row) -> Result<FrameRecord, StoreError> {
 impl Store {
     pub async fn frame(&self, id: FrameId) -> Result<Option<FrameRecord>, StoreError> {
         let row: Option<Row> = sqlx::query_as(
-            "SELECT id, request_id, observation_id, telescope, path, date_obs, exptime_s, bytes
+            "SELECT id, request_id, observation_id, source, telescope, path, date_obs, exptime_s, bytes
              FROM frames WHERE id = ?1",
         )
         .bind(id)
@@ -49,7 +50,7 @@ impl Store {
     pub async fn list_frames(&self, f: &FrameFilter) -> Result<Vec<FrameRecord>, StoreError> {
         let night_prefix = f.night.as_ref().map(|n| format!("{n}/%"));
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT f.id, f.request_id, f.observation_id, f.telescope, f.path, f.date_obs, f.exptime_s, f.bytes
+            "SELECT f.id, f.request_id, f.observation_id, f.source, f.telescope, f.path, f.date_obs, f.exptime_s, f.bytes
              FROM frames f LEFT JOIN frame_quicklook q ON q.frame_id = f.id
              WHERE (?1 IS NULL OR f.request_id = ?1)
                AND (?2 IS NULL OR f.observation_id = ?2)

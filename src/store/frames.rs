@@ -21,8 +21,11 @@ pub struct NewFrame<'a> {
 #[derive(Debug, Clone, Serialize)]
 pub struct FrameRecord {
     pub id: FrameId,
-    pub request_id: RequestId,
-    pub observation_id: ObservationId,
+    /// `None` only for an inbox frame that matched no observation.
+    pub request_id: Option<RequestId>,
+    pub observation_id: Option<ObservationId>,
+    /// `teld` (taken by teld) or `inbox` (written by other software).
+    pub source: String,
     pub telescope: String,
     pub path: String,
     #[serde(with = "teld_driver_protocol::time::utc")]
@@ -52,20 +55,21 @@ impl Store {
     }
 
     pub async fn frames_for(&self, request_id: RequestId) -> Result<Vec<FrameRecord>, StoreError> {
-        type Row = (i64, i64, i64, String, String, String, f64, i64);
+        type Row = (i64, Option<i64>, Option<i64>, String, String, String, String, f64, i64);
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT id, request_id, observation_id, telescope, path, date_obs, exptime_s, bytes
+            "SELECT id, request_id, observation_id, source, telescope, path, date_obs, exptime_s, bytes
              FROM frames WHERE request_id = ?1 ORDER BY id",
         )
         .bind(request_id)
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
-            .map(|(id, request_id, observation_id, telescope, path, date_obs, exptime_s, bytes)| {
+            .map(|(id, request_id, observation_id, source, telescope, path, date_obs, exptime_s, bytes)| {
                 Ok(FrameRecord {
                     id,
                     request_id,
                     observation_id,
+                    source,
                     telescope,
                     path,
                     date_obs: time::decode(&date_obs)?,
