@@ -144,7 +144,15 @@ pub async fn run_inbox(ctx: Arc<InboxContext>, shutdown: CancellationToken) {
 fn watch(dir: &Path, tx: mpsc::Sender<()>) -> Option<notify::RecommendedWatcher> {
     use notify::Watcher;
     let handler = move |event: notify::Result<notify::Event>| {
-        if event.is_ok() {
+        // Reads are not news: our own scan opens the folder and its files, and
+        // reacting to that would scan forever. A writer closing a file is.
+        use notify::EventKind::Access;
+        use notify::event::{AccessKind, AccessMode};
+        let news = match event {
+            Ok(e) => !matches!(e.kind, Access(k) if k != AccessKind::Close(AccessMode::Write)),
+            Err(_) => false,
+        };
+        if news {
             // A full channel already means "scan soon".
             let _ = tx.try_send(());
         }
