@@ -8,9 +8,11 @@ mod archive;
 mod checksum;
 mod fits;
 mod meta;
+mod rice;
 mod wcs;
+mod writer;
 
-pub use archive::{Archive, StoredFrame, night_of};
+pub use archive::{Archive, Compression, StoredFrame, night_of};
 pub use meta::{FrameMeta, ImageType, MoonAtFrame, MountPointing};
 pub use wcs::{Detector, Wcs};
 
