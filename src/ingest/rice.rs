@@ -117,8 +117,8 @@ pub(super) fn write_frame(
 /// `DATASUM`/`CHECKSUM` cards with our comments and dummy values, for the sealing
 /// pass to fill in.
 fn placeholders(f: &mut FitsFile, hdu: &FitsHdu) -> fitsio::errors::Result<()> {
-    hdu.write_key(f, "DATASUM", ("0", "data unit checksum"))?;
-    hdu.write_key(f, "CHECKSUM", ("0000000000000000", "HDU checksum"))
+    hdu.write_key(f, "CHECKSUM", ("0000000000000000", "HDU checksum"))?;
+    hdu.write_key(f, "DATASUM", ("0", "data unit checksum"))
 }
 
 enum CopyError {

@@ -112,10 +112,11 @@ impl HeaderUnit {
             )?;
             push(&mut bytes, "BSCALE", &fixed("1"), "default scaling factor")?;
         }
-        let datasum_at = bytes.len();
-        push(&mut bytes, "DATASUM", &string("DATASUM", "0")?, "data unit checksum")?;
+        // CHECKSUM before DATASUM, the order cfitsio and astropy write them in.
         let checksum_at = bytes.len();
         push(&mut bytes, "CHECKSUM", &string("CHECKSUM", CHECKSUM_ZERO)?, "HDU checksum")?;
+        let datasum_at = bytes.len();
+        push(&mut bytes, "DATASUM", &string("DATASUM", "0")?, "data unit checksum")?;
         let mut end = [b' '; CARD];
         end[..3].copy_from_slice(b"END");
         bytes.extend_from_slice(&end);
@@ -523,5 +524,56 @@ mod tests {
         let f = File::options().read(true).write(true).open(&path).unwrap();
         assert_eq!(seal_hdus(&f, &path).unwrap(), w.file_bytes);
         assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    }
+
+    /// cfitsio, reading what teld wrote, finds every card with exactly the value the
+    /// header sections meant (reals to the last bit of the rounded double).
+    #[test]
+    fn cfitsio_reads_every_card_as_meant() {
+        use fitsio::FitsFile;
+        let dir = tempfile::tempdir().unwrap();
+        let spool = dir.path().join("s.raw");
+        std::fs::write(&spool, [0u8; 4 * 6 * 4]).unwrap();
+        let info = ImageInfo {
+            width: 4,
+            height: 6,
+            pixel_type: PixelType::F32,
+            exposure_start: String::new(),
+            duration: 0.0,
+            light: true,
+            bin_x: 1,
+            bin_y: 1,
+        };
+        let path = dir.path().join("f.fits");
+        let out = File::options().write(true).create_new(true).open(&path).unwrap();
+        let mut meta = super::super::fits::tests::sample_meta();
+        meta.object = "a 'quoted' name, then a long tail that is cut at the card's end!".into();
+        write_frame(&out, &path, &spool, &info, &meta).unwrap();
+        drop(out);
+
+        let cards = frame_header(&meta);
+        assert!(cards.len() > 60, "{} cards", cards.len());
+        let mut f = FitsFile::open(&path).unwrap();
+        let hdu = f.primary_hdu().unwrap();
+        for c in &cards {
+            match &c.value {
+                Value::Text(s) => {
+                    assert_eq!(&hdu.read_key::<String>(&mut f, c.key).unwrap(), s, "{}", c.key)
+                }
+                Value::Int(i) => {
+                    assert_eq!(hdu.read_key::<i64>(&mut f, c.key).unwrap(), *i, "{}", c.key)
+                }
+                Value::Real { value, decimals } => {
+                    let scale = 10f64.powi(*decimals);
+                    let meant = (value * scale).round() / scale;
+                    let read = hdu.read_key::<f64>(&mut f, c.key).unwrap();
+                    assert_eq!(read.to_bits(), meant.to_bits(), "{}: {read} vs {meant}", c.key);
+                }
+            }
+        }
+        assert_eq!(hdu.read_key::<i64>(&mut f, "BITPIX").unwrap(), -32);
+        assert!(hdu.read_key::<f64>(&mut f, "BZERO").is_err(), "BZERO on a float frame");
+        let pixels: Vec<f32> = hdu.read_image(&mut f).unwrap();
+        assert_eq!(pixels, [0.0; 24]);
     }
 }
