@@ -168,6 +168,9 @@ fn main() {
         );
     }
     println!("(a read-back of teld's file from the page cache would add {read_back_ms:.1} ms)");
+    if cfg!(debug_assertions) {
+        println!("(debug build: a smoke run, the numbers mean nothing; use --release)");
+    }
     if let Some(a) = astropy {
         a.finish();
     }
