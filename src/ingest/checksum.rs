@@ -48,6 +48,14 @@ impl OnesSum {
         self.sum = fold(self.sum);
     }
 
+    /// Adds the plain (not yet folded) sum of whole big-endian words, summed by the
+    /// caller while it had them in hand; keeps the stream's word alignment, so only
+    /// valid while no part word is pending.
+    pub(super) fn add_word_sum(&mut self, sum: u64) {
+        debug_assert_eq!(self.filled, 0, "word sum added inside a word");
+        self.sum = fold(self.sum + fold(sum));
+    }
+
     /// The sum so far; a trailing part word counts as if padded with zeros, which is
     /// what FITS padding adds.
     pub(super) fn value(&self) -> u32 {

