@@ -514,6 +514,55 @@ mod tests {
     }
 
     #[test]
+    fn rice_compresses_integer_frames_losslessly_and_leaves_floats_plain() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = Archive::open(&dir.path().join("archive"), &dir.path().join("spool"))
+            .unwrap()
+            .with_compression(Compression::Rice);
+        assert_eq!(archive.compression(), Compression::Rice);
+        let spool = |seq: u32, bytes: &[u8]| {
+            let path = archive.spool_path("t1", 7, seq);
+            fs::write(&path, bytes).unwrap();
+            path
+        };
+        let mut meta = sample_meta();
+
+        let pixels: Vec<u16> = (0..40 * 30).map(|i| (i * 37 % 65_536) as u16).collect();
+        let s = archive
+            .store_frame(&spool(1, &u16_bytes(&pixels)), &info(40, 30, PixelType::U16), &meta)
+            .unwrap();
+        let mut f = FitsFile::open(&s.path).unwrap();
+        assert_eq!(f.num_hdus().unwrap(), 2);
+        let hdu = f.hdu(1).unwrap();
+        assert_eq!(hdu.read_image::<Vec<u16>>(&mut f).unwrap(), pixels);
+
+        meta.frame_seq = 4;
+        let ints: Vec<i32> = (0..40 * 30).map(|i| i * 1_000_003 - 600_000_000).collect();
+        let bytes: Vec<u8> = ints.iter().flat_map(|p| p.to_le_bytes()).collect();
+        let s =
+            archive.store_frame(&spool(2, &bytes), &info(40, 30, PixelType::I32), &meta).unwrap();
+        let rice_path = s.path.clone();
+        let mut f = FitsFile::open(&s.path).unwrap();
+        let hdu = f.hdu(1).unwrap();
+        assert_eq!(hdu.read_key::<String>(&mut f, "ZCMPTYPE").unwrap(), "RICE_1");
+        assert_eq!(hdu.read_image::<Vec<i32>>(&mut f).unwrap(), ints);
+
+        meta.frame_seq = 5;
+        let floats = vec![1.5f32; 6];
+        let bytes: Vec<u8> = floats.iter().flat_map(|p| p.to_le_bytes()).collect();
+        let s = archive.store_frame(&spool(3, &bytes), &info(3, 2, PixelType::F32), &meta).unwrap();
+        let mut f = FitsFile::open(&s.path).unwrap();
+        assert_eq!(f.num_hdus().unwrap(), 1, "a float frame was compressed");
+        let hdu = f.primary_hdu().unwrap();
+        assert_eq!(hdu.read_image::<Vec<f32>>(&mut f).unwrap(), floats);
+        // Both HDUs of a Rice frame carry checksum cards (that they hold is checked
+        // by astropy in tests/fits_archive.rs).
+        let rice = fs::read(rice_path).unwrap();
+        assert_eq!(rice.windows(9).filter(|w| w == b"CHECKSUM=").count(), 2);
+        assert_eq!(rice.windows(9).filter(|w| w == b"DATASUM =").count(), 2);
+    }
+
+    #[test]
     fn wrong_spool_size_is_refused_and_the_spool_kept() {
         let fx = fixture();
         let spool_file = spool(&fx.archive, 1, &[0u8; 100]);
