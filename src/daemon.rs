@@ -60,7 +60,10 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), StartError> {
     let paths = &config.paths;
-    let archive = Arc::new(Archive::open(&paths.archive(), &paths.spool())?);
+    let archive = Arc::new(
+        Archive::open(&paths.archive(), &paths.spool())?
+            .with_compression(config.archive.compression),
+    );
     // Temp files of a write cut short by a crash are never frames; clear them before
     // anything new is written.
     for leftover in archive.sweep_temp()? {

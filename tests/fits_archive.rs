@@ -1,7 +1,9 @@
-//! Frames stored by `Archive::store_frame`, checked from outside teld: fitsio reads
-//! the pixels back in the right orientation, `fitsverify` finds no error, astropy
-//! opens the file and verifies its checksums, and a writer killed mid-frame leaves
-//! only complete files under final names with nothing lost.
+//! Frames stored by `Archive::store_frame` (teld's own FITS writer), checked from
+//! outside teld: fitsio (cfitsio) reads the pixels back in the right orientation,
+//! `fitsverify` finds no error, astropy opens the file, verifies its checksums and
+//! computes the same CHECKSUM/DATASUM, Rice-compressed frames are what fpack writes,
+//! and a writer killed mid-frame leaves only complete files under final names with
+//! nothing lost.
 
 mod common;
 
@@ -13,7 +15,9 @@ use std::time::{Duration, Instant};
 use common::peers::{fitsverify, python_with_astropy, require};
 use fitsio::FitsFile;
 use teld::astro::{Icrs, Site};
-use teld::ingest::{Archive, FrameMeta, ImageType, IngestError, MountPointing, StoredFrame};
+use teld::ingest::{
+    Archive, Compression, FrameMeta, ImageType, IngestError, MountPointing, StoredFrame,
+};
 use teld_driver_protocol::time::parse_utc;
 use teld_driver_protocol::{ImageInfo, PixelType, WeatherState};
 
@@ -128,6 +132,43 @@ fn store_synthetic(s: &Setup) -> (Vec<u16>, StoredFrame) {
     (px, stored)
 }
 
+fn rice_setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = Archive::open(&dir.path().join("archive"), &dir.path().join("spool"))
+        .unwrap()
+        .with_compression(Compression::Rice);
+    Setup { dir, archive }
+}
+
+/// Runs a Python script with astropy; fails the test with its output if it fails.
+fn run_python(python: &Path, script: &str, args: &[&dyn AsRef<std::ffi::OsStr>]) {
+    let out = Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .args(args.iter().map(|a| a.as_ref()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "astropy check failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn fitsverify_clean(path: &Path) {
+    let Some(fitsverify) = require(fitsverify(), "fitsverify", "FITS standard conformance") else {
+        return;
+    };
+    let out = Command::new(&fitsverify).arg("-q").arg("-e").arg(path).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("verification OK"), "fitsverify: {text}");
+    // Warnings are not errors, but we want none either: show them if any.
+    let out = Command::new(&fitsverify).arg(path).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("found 0 warning(s) and 0 error(s)"), "fitsverify full report:\n{text}");
+}
+
 /// Every file under `dir` whose name satisfies `pred`.
 fn files_where(dir: &Path, pred: impl Fn(&str) -> bool) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -173,18 +214,99 @@ fn fitsio_reads_back_identical_pixels_in_the_right_orientation() {
 
 #[test]
 fn fitsverify_finds_no_errors() {
-    let Some(fitsverify) = require(fitsverify(), "fitsverify", "FITS standard conformance") else {
+    let s = setup();
+    let (_, stored) = store_synthetic(&s);
+    fitsverify_clean(&stored.path);
+}
+
+/// The golden check of our checksum code: astropy, given the very HDU teld wrote,
+/// computes the same DATASUM and CHECKSUM (astropy's documented way to get
+/// reproducible checksums: fixed comments instead of a time stamp), and serialises
+/// the header to the same bytes.
+#[test]
+fn astropy_computes_the_same_checksum_and_datasum() {
+    let Some(python) = require(python_with_astropy(), "astropy", "checksum golden test") else {
         return;
     };
     let s = setup();
     let (_, stored) = store_synthetic(&s);
-    let out = Command::new(&fitsverify).arg("-q").arg("-e").arg(&stored.path).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && text.contains("verification OK"), "fitsverify: {text}");
-    // Warnings are not errors, but we want none either: show them if any.
-    let out = Command::new(&fitsverify).arg(&stored.path).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("found 0 warning(s) and 0 error(s)"), "fitsverify full report:\n{text}");
+    let script = r#"
+import sys
+from astropy.io import fits
+path = sys.argv[1]
+raw = open(path, "rb").read()
+with fits.open(path) as hdul:
+    hdu = hdul[0]
+    teld = (hdu.header["DATASUM"], hdu.header["CHECKSUM"])
+    header_bytes = hdu.header.tostring().encode()
+    assert raw[:len(header_bytes)] == header_bytes, "astropy serialises the header differently"
+    hdu.add_datasum(when="data unit checksum")
+    hdu.add_checksum(when="HDU checksum", override_datasum=True)
+    mine = (hdu.header["DATASUM"], hdu.header["CHECKSUM"])
+    assert mine == teld, f"astropy computes {mine}, teld wrote {teld}"
+    after = hdu.header.tostring().encode()
+    diff = [(raw[i:i + 80], after[i:i + 80]) for i in range(0, len(after), 80)
+            if raw[i:i + 80] != after[i:i + 80]]
+    assert not diff, f"cards astropy writes differently: {diff}"
+print("golden OK", teld)
+"#;
+    run_python(&python, script, &[&stored.path]);
+}
+
+#[test]
+fn rice_frame_is_what_fpack_writes_lossless_and_checksummed() {
+    let s = rice_setup();
+    let (px, stored) = store_synthetic(&s);
+    let plain = (W * H * 2) as u64;
+    assert!(stored.bytes < plain, "{} bytes compressed, {plain} plain", stored.bytes);
+    assert!(stored.relative.ends_with(".fits"), "{}", stored.relative);
+
+    // cfitsio decompresses transparently: same pixels, same header values.
+    let mut f = FitsFile::open(&stored.path).unwrap();
+    assert_eq!(f.num_hdus().unwrap(), 2);
+    let hdu = f.hdu(1).unwrap();
+    let back: Vec<u16> = hdu.read_image(&mut f).unwrap();
+    assert!(back == px, "pixels differ after the Rice round trip");
+    assert_eq!(hdu.read_key::<String>(&mut f, "DATE-OBS").unwrap(), "2026-11-24T22:01:07.123");
+    assert_eq!(hdu.read_key::<String>(&mut f, "ZCMPTYPE").unwrap(), "RICE_1");
+    drop(f);
+
+    fitsverify_clean(&stored.path);
+
+    let Some(python) = require(python_with_astropy(), "astropy", "reading Rice frames") else {
+        return;
+    };
+    let expected = s.dir.path().join("expected.raw");
+    fs::write(&expected, le_bytes(&px)).unwrap();
+    let script = r#"
+import sys, warnings
+import numpy as np
+from astropy.io import fits
+warnings.simplefilter("error")
+path, raw, w, h = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+with fits.open(path, checksum=True) as hdul:
+    hdul.verify("exception")
+    assert len(hdul) == 2
+    img = hdul[1]
+    assert isinstance(img, fits.CompImageHDU), type(img)
+    data = img.data
+    assert data.dtype.kind == "u" and data.dtype.itemsize == 2, data.dtype
+    want = np.fromfile(raw, dtype="<u2").reshape(h, w)
+    assert np.array_equal(data, want), "pixels differ"
+    assert img.header["DATE-OBS"] == "2026-11-24T22:01:07.123"
+    assert img.header["OBJECT"] == "M 42"
+# The HDUs as stored (the compressed one as its binary table): both checksums hold.
+with fits.open(path, disable_image_compression=True, checksum=True) as hdul:
+    for i, hdu in enumerate(hdul):
+        assert "CHECKSUM" in hdu.header and "DATASUM" in hdu.header, i
+        assert hdu.verify_checksum() == 1, f"CHECKSUM of HDU {i}"
+        assert hdu.verify_datasum() == 1, f"DATASUM of HDU {i}"
+    t = hdul[1].header
+    assert t["ZIMAGE"] is True and t["ZCMPTYPE"] == "RICE_1", t
+    assert t["ZBITPIX"] == 16 and t["ZNAXIS1"] == w and t["ZNAXIS2"] == h
+print("rice OK")
+"#;
+    run_python(&python, script, &[&stored.path, &expected, &W.to_string(), &H.to_string()]);
 }
 
 #[test]

@@ -93,6 +93,7 @@ pub fn load_str(
         }
     };
     let paths = optional_section(&mut table, "paths", &mut issues);
+    let archive = optional_section(&mut table, "archive", &mut issues);
     let store = optional_section(&mut table, "store", &mut issues);
     let http = optional_section(&mut table, "http", &mut issues);
     let telemetry = optional_section(&mut table, "telemetry", &mut issues);
@@ -107,7 +108,7 @@ pub fn load_str(
     for key in table.keys() {
         issues.push(ConfigIssue {
             path: key.clone(),
-            message: "unknown section or key (known: site, paths, store, http, telemetry, observing, safety, astro, inbox, quicklook, handoff, drivers, telescopes)".into(),
+            message: "unknown section or key (known: site, paths, archive, store, http, telemetry, observing, safety, astro, inbox, quicklook, handoff, drivers, telescopes)".into(),
         });
     }
 
@@ -123,6 +124,7 @@ pub fn load_str(
     let config = Config {
         site,
         paths,
+        archive,
         store,
         http,
         telemetry,

@@ -173,3 +173,17 @@ fn filters_need_a_wheel_and_focus_needs_a_focuser() {
     let e = load_str(&empty, "t.toml", env(&[])).unwrap_err().to_string();
     assert!(e.contains("must list the filters"), "{e}");
 }
+
+#[test]
+fn archive_compression_is_none_by_default_and_rice_on_request() {
+    use crate::ingest::Compression;
+    let c = load_str(DEFAULT_CONFIG, "default", env(&[])).unwrap();
+    assert_eq!(c.archive.compression, Compression::None);
+    let c = load_str(DEFAULT_CONFIG, "default", env(&[("TELD__ARCHIVE__COMPRESSION", "rice")]))
+        .unwrap();
+    assert_eq!(c.archive.compression, Compression::Rice);
+    let e = load_str(DEFAULT_CONFIG, "default", env(&[("TELD__ARCHIVE__COMPRESSION", "zip")]))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("archive.compression") && e.contains("rice"), "{e}");
+}

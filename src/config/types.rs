@@ -13,6 +13,8 @@ pub struct Config {
     #[serde(default)]
     pub paths: PathsConfig,
     #[serde(default)]
+    pub archive: ArchiveConfig,
+    #[serde(default)]
     pub store: StoreConfig,
     #[serde(default)]
     pub http: HttpConfig,
@@ -97,6 +99,16 @@ impl PathsConfig {
     pub fn spool(&self) -> PathBuf {
         self.spool_dir.clone().unwrap_or_else(|| self.state_dir.join("spool"))
     }
+}
+
+/// How frames are stored in the archive (docs/FITS.md).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArchiveConfig {
+    /// `"none"` (default: plain FITS, fastest, every tool reads it) or `"rice"`
+    /// (fpack-compatible tile compression, lossless for integer frames).
+    #[serde(default)]
+    pub compression: crate::ingest::Compression,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -1,14 +1,13 @@
-//! FITS `CHECKSUM`/`DATASUM` (FITS Standard 4.0, Appendix J): writing them through
-//! cfitsio, and checking a written file independently of cfitsio.
+//! FITS `CHECKSUM`/`DATASUM` (FITS Standard 4.0, Appendix J): the ones' complement
+//! sum, the ASCII encoding of `CHECKSUM`, and reading the structure of a header to
+//! check or fill in both.
 //!
 //! Both keywords rest on one 32-bit ones' complement sum of the big-endian words of a
 //! unit. `DATASUM` is that sum over the data unit, as a decimal string; `CHECKSUM` is
 //! an ASCII encoding chosen so that the sum over the whole HDU is −0 (`0xFFFFFFFF`).
 
+#[cfg(test)]
 use std::io::Read;
-
-use fitsio::FitsFile;
-use fitsio::hdu::FitsHdu;
 
 /// Size of a FITS block: headers and data units are padded to whole blocks.
 pub(super) const BLOCK: usize = 2880;
@@ -49,6 +48,14 @@ impl OnesSum {
         self.sum = fold(self.sum);
     }
 
+    /// Adds the plain (not yet folded) sum of whole big-endian words, summed by the
+    /// caller while it had them in hand; keeps the stream's word alignment, so only
+    /// valid while no part word is pending.
+    pub(super) fn add_word_sum(&mut self, sum: u64) {
+        debug_assert_eq!(self.filled, 0, "word sum added inside a word");
+        self.sum = fold(self.sum + fold(sum));
+    }
+
     /// The sum so far; a trailing part word counts as if padded with zeros, which is
     /// what FITS padding adds.
     pub(super) fn value(&self) -> u32 {
@@ -69,32 +76,42 @@ fn fold(mut sum: u64) -> u64 {
     sum
 }
 
-/// Writes `DATASUM` (the caller's sum of the data unit) and `CHECKSUM` into `hdu`.
-/// Call it last: any later change to the header or data invalidates both.
+/// The 16 ASCII characters of a `CHECKSUM` value for `value` (FITS 4.0 Appendix J.2,
+/// the algorithm of cfitsio's `ffesum`). To make an HDU sum to −0, encode the
+/// complement of its sum taken with `CHECKSUM = '0000000000000000'`.
 ///
-/// We write both cards ourselves before cfitsio's `ffpcks` fills in `CHECKSUM`:
-/// left to itself, `ffpcks` puts the wall-clock time into their comments, which would
-/// make the file depend on when it was written rather than only on the frame.
-pub(super) fn write_checksum(
-    file: &mut FitsFile,
-    hdu: &FitsHdu,
-    datasum: u32,
-) -> Result<(), fitsio::errors::Error> {
-    // Writing a key also makes `hdu` cfitsio's current HDU, the one `ffpcks` sums.
-    hdu.write_key(file, "DATASUM", (datasum.to_string(), "data unit checksum"))?;
-    hdu.write_key(file, "CHECKSUM", ("0000000000000000", "HDU checksum"))?;
-    let mut status = 0;
-    // SAFETY: `as_raw` hands out the live `fitsfile*` owned by `file`, which we hold
-    // by `&mut` for the whole call, so nothing else uses or closes it meanwhile; the
-    // pointer is not kept after the call. `ffpcks` only reads and writes the current
-    // HDU through it and reports failure in `status`, which we check.
-    unsafe {
-        fitsio::sys::ffpcks(file.as_raw(), &mut status);
+/// Each byte of `value` is spread over four characters near `'0'` whose sum is the
+/// byte plus four `'0'`s, avoiding punctuation; the result is rotated one place right
+/// because the value starts at byte 11 of its card, one short of a 4-byte word.
+pub(super) fn encode(value: u32) -> [u8; 16] {
+    const EXCLUDE: [u8; 13] =
+        [0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f, 0x40, 0x5b, 0x5c, 0x5d, 0x5e, 0x5f, 0x60];
+    let mut asc = [0u8; 16];
+    for (i, byte) in value.to_be_bytes().into_iter().enumerate() {
+        let quotient = byte / 4 + b'0';
+        let mut ch = [quotient; 4];
+        ch[0] += byte % 4;
+        // Move pairs apart (one up, one down: same sum) until none is punctuation.
+        let mut moved = true;
+        while moved {
+            moved = false;
+            for j in [0, 2] {
+                if EXCLUDE.contains(&ch[j]) || EXCLUDE.contains(&ch[j + 1]) {
+                    ch[j] += 1;
+                    ch[j + 1] -= 1;
+                    moved = true;
+                }
+            }
+        }
+        for (j, c) in ch.into_iter().enumerate() {
+            asc[4 * j + i] = c;
+        }
     }
-    fitsio::errors::check_status(status)
+    std::array::from_fn(|k| asc[(k + 15) % 16])
 }
 
-/// What a read-back found wrong; the message is shown to the operator.
+/// What a read-back found wrong.
+#[cfg(test)]
 #[derive(Debug, thiserror::Error)]
 pub(super) enum VerifyError {
     #[error("could not read it back: {0}")]
@@ -107,9 +124,9 @@ pub(super) enum VerifyError {
 /// −0, that `DATASUM` matches its data unit, that the data unit is `data_bytes` long
 /// (plus padding) and sums to `expected_datasum`. Returns the bytes read.
 ///
-/// This is our own implementation, not cfitsio's, on purpose: cfitsio cannot report
-/// a failed final flush (fitsio closes files in `Drop`), so reading the file back is
-/// how we know the disk holds exactly the pixels we meant before it gets a final name.
+/// The tests' independent checker of what the writer produced (the archive no longer
+/// reads frames back: see `archive::write_and_place`).
+#[cfg(test)]
 pub(super) fn verify_single_hdu(
     mut reader: impl Read,
     data_bytes: u64,
@@ -176,6 +193,81 @@ pub(super) fn verify_single_hdu(
     Ok(header_blocks * BLOCK as u64 + read)
 }
 
+/// Checks a complete header against the data unit sum it claims: its `DATASUM` card
+/// says `datasum`, and header plus data sum to −0. Microseconds; catches a header
+/// changed after sealing.
+pub(super) fn verify_header(header: &[u8], datasum: u32) -> Result<(), String> {
+    let card = find_card(header, "DATASUM").ok_or("no DATASUM card")?;
+    let claimed = parse_datasum(&header[card * CARD..][..CARD]).ok_or("unreadable DATASUM")?;
+    if claimed != datasum {
+        return Err(format!("DATASUM says {claimed} but the data unit sums to {datasum}"));
+    }
+    let mut sum = OnesSum::default();
+    sum.update(header);
+    sum.update(&datasum.to_be_bytes());
+    if sum.value() != 0xFFFF_FFFF {
+        return Err(format!("CHECKSUM does not verify (HDU sums to {:#010x})", sum.value()));
+    }
+    Ok(())
+}
+
+/// Index of the card `key` in a header (whole cards), if present before `END`.
+pub(super) fn find_card(header: &[u8], key: &str) -> Option<usize> {
+    for (i, card) in header.chunks_exact(CARD).enumerate() {
+        let k = std::str::from_utf8(&card[..8]).ok()?.trim_end();
+        if k == key {
+            return Some(i);
+        }
+        if k == "END" {
+            return None;
+        }
+    }
+    None
+}
+
+/// The integer value of the card `key` (a fixed-format or free-format integer).
+pub(super) fn card_int(header: &[u8], key: &str) -> Option<i64> {
+    let card = &header[find_card(header, key)? * CARD..][..CARD];
+    if &card[8..10] != b"= " {
+        return None;
+    }
+    let value = std::str::from_utf8(&card[10..]).ok()?;
+    value.split('/').next()?.trim().parse().ok()
+}
+
+/// Whether a header block holds the `END` card.
+pub(super) fn has_end(block: &[u8]) -> bool {
+    block.chunks_exact(CARD).any(|c| c.starts_with(b"END") && c[3..].iter().all(|&b| b == b' '))
+}
+
+/// Length of an HDU's data unit (before padding) from its header's structural
+/// keywords (FITS 4.0 §4.4.1): |BITPIX|/8 × GCOUNT × (PCOUNT + NAXIS1 × … × NAXISn).
+pub(super) fn data_unit_bytes(header: &[u8]) -> Result<u64, String> {
+    let int = |k: &str| card_int(header, k).ok_or_else(|| format!("no readable {k} card"));
+    let bitpix = int("BITPIX")?;
+    let naxis = int("NAXIS")?;
+    if !matches!(bitpix, 8 | 16 | 32 | 64 | -32 | -64) || !(0..=999).contains(&naxis) {
+        return Err(format!("BITPIX {bitpix} / NAXIS {naxis} are not valid FITS"));
+    }
+    if naxis == 0 {
+        return Ok(0);
+    }
+    let mut pixels: u64 = 1;
+    for i in 1..=naxis {
+        let n = u64::try_from(int(&format!("NAXIS{i}"))?).map_err(|_| "negative NAXISn")?;
+        pixels = pixels.checked_mul(n).ok_or("NAXISn overflow")?;
+    }
+    let pcount = card_int(header, "PCOUNT").unwrap_or(0);
+    let gcount = card_int(header, "GCOUNT").unwrap_or(1);
+    let (p, g) = (u64::try_from(pcount), u64::try_from(gcount));
+    let (Ok(p), Ok(g)) = (p, g) else { return Err("negative PCOUNT or GCOUNT".into()) };
+    pixels
+        .checked_add(p)
+        .and_then(|n| n.checked_mul(g))
+        .and_then(|n| n.checked_mul(bitpix.unsigned_abs() / 8))
+        .ok_or_else(|| "data unit size overflows".into())
+}
+
 /// `DATASUM = '1234567'` → 1234567.
 fn parse_datasum(card: &[u8]) -> Option<u32> {
     let text = std::str::from_utf8(card.get(10..)?).ok()?;
@@ -187,8 +279,6 @@ fn parse_datasum(card: &[u8]) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fitsio::hdu::HduInfo;
-    use fitsio::images::ImageType;
 
     #[test]
     fn ones_sum_wraps_carries_and_accepts_any_split() {
@@ -207,52 +297,5 @@ mod tests {
         let mut short = OnesSum::default();
         short.update(&[0x12, 0x34]);
         assert_eq!(short.value(), 0x1234_0000);
-    }
-
-    /// A small u16 image written with cfitsio, then checked with our own reader.
-    fn write_small(path: &std::path::Path, pixels: &[u16]) -> u32 {
-        let mut f = FitsFile::create(path).open().unwrap();
-        let mut hdu = f.primary_hdu().unwrap();
-        hdu.info = HduInfo::ImageInfo { shape: vec![], image_type: ImageType::UnsignedShort };
-        let hdu = hdu.resize(&mut f, &[3, 5]).unwrap();
-        hdu.write_image(&mut f, pixels).unwrap();
-        let mut sum = OnesSum::default();
-        for p in pixels {
-            sum.update(&(p ^ 0x8000).to_be_bytes());
-        }
-        write_checksum(&mut f, &hdu, sum.value()).unwrap();
-        sum.value()
-    }
-
-    #[test]
-    fn written_checksum_verifies_and_catches_a_flipped_bit() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("small.fits");
-        let pixels: Vec<u16> = (0..15).map(|i| i * 4000 + 7).collect();
-        let datasum = write_small(&path, &pixels);
-
-        let bytes = std::fs::read(&path).unwrap();
-        let n = verify_single_hdu(&bytes[..], 30, datasum).unwrap();
-        assert_eq!(n, bytes.len() as u64);
-        let header = String::from_utf8_lossy(&bytes[..BLOCK]);
-        assert!(header.contains(&format!("DATASUM = '{datasum}'")), "{header}");
-        assert!(!header.contains("CHECKSUM= '0000000000000000'"), "CHECKSUM was not filled in");
-        // No wall-clock time in the comments (cfitsio's default would add one).
-        assert!(!header.contains("updated"), "{header}");
-
-        let data_start = bytes.len() - BLOCK;
-        let mut flipped = bytes.clone();
-        flipped[data_start + 3] ^= 0x01;
-        let err = verify_single_hdu(&flipped[..], 30, datasum).unwrap_err();
-        assert!(err.to_string().contains("DATASUM"), "{err}");
-
-        let mut header_flip = bytes.clone();
-        let object = header.find("NAXIS1").unwrap();
-        header_flip[object + 28] ^= 0x01; // inside the value field of NAXIS1
-        let err = verify_single_hdu(&header_flip[..], 30, datasum).unwrap_err();
-        assert!(err.to_string().contains("CHECKSUM"), "{err}");
-
-        let err = verify_single_hdu(&bytes[..bytes.len() - BLOCK], 30, datasum).unwrap_err();
-        assert!(err.to_string().contains("data unit holds 0 bytes"), "{err}");
     }
 }

@@ -6,22 +6,13 @@
 //! topic, then written in one go. A new topic (issue 6: WCS) is one more section
 //! function returning cards, appended in [`frame_header`].
 
-use std::fs::File;
-use std::io::Read;
-use std::path::Path;
-
 use fitsio::FitsFile;
-use fitsio::hdu::{FitsHdu, HduInfo};
-use fitsio::images::{ImageType as FitsImageType, WriteImage};
+use fitsio::hdu::FitsHdu;
 use hifitime::{Duration, Epoch};
+use teld_driver_protocol::WeatherState;
 use teld_driver_protocol::time::format_utc_digits;
-use teld_driver_protocol::{ImageInfo, PixelType, WeatherState};
 
-use super::checksum::{self, OnesSum};
-use super::{FrameMeta, IngestError};
-
-/// Pixels converted per step: bounds memory whatever the sensor size.
-const CHUNK_BYTES: usize = 4 << 20;
+use super::FrameMeta;
 /// Longest string value that fits on one card (FITS 4.0 §4.2.1.1), counting each
 /// quote twice as FITS escapes it.
 const MAX_TEXT: usize = 68;
@@ -257,107 +248,12 @@ fn sexagesimal_dec(dec_deg: f64) -> String {
     format!("{sign}{:02} {:02} {:02}.{}", s / 3600, s / 60 % 60, s % 60, tenths % 10)
 }
 
-/// How a spool pixel type becomes FITS data.
-trait Pixel: WriteImage + Copy {
-    const BYTES: usize;
-    /// BITPIX; `UnsignedShort` makes cfitsio write BITPIX=16 with BZERO=32768.
-    const FITS_TYPE: FitsImageType;
-    fn from_le(bytes: &[u8]) -> Self;
-    /// The big-endian bytes FITS stores for this pixel (for DATASUM).
-    fn put_stored(self, out: &mut [u8]);
-}
-
-impl Pixel for u16 {
-    const BYTES: usize = 2;
-    const FITS_TYPE: FitsImageType = FitsImageType::UnsignedShort;
-    fn from_le(b: &[u8]) -> Self {
-        u16::from_le_bytes([b[0], b[1]])
-    }
-    fn put_stored(self, out: &mut [u8]) {
-        // Stored value is v - 32768 as i16, which is v with its top bit flipped.
-        out.copy_from_slice(&(self ^ 0x8000).to_be_bytes());
-    }
-}
-
-impl Pixel for i32 {
-    const BYTES: usize = 4;
-    const FITS_TYPE: FitsImageType = FitsImageType::Long;
-    fn from_le(b: &[u8]) -> Self {
-        i32::from_le_bytes([b[0], b[1], b[2], b[3]])
-    }
-    fn put_stored(self, out: &mut [u8]) {
-        out.copy_from_slice(&self.to_be_bytes());
-    }
-}
-
-impl Pixel for f32 {
-    const BYTES: usize = 4;
-    const FITS_TYPE: FitsImageType = FitsImageType::Float;
-    fn from_le(b: &[u8]) -> Self {
-        f32::from_le_bytes([b[0], b[1], b[2], b[3]])
-    }
-    fn put_stored(self, out: &mut [u8]) {
-        out.copy_from_slice(&self.to_bits().to_be_bytes());
-    }
-}
-
-/// What was written, for checking the file read back.
-pub(super) struct Written {
-    /// Ones' complement sum of the data unit as we meant it.
-    pub datasum: u32,
-    /// Data unit length before padding.
-    pub data_bytes: u64,
-}
-
-/// Creates the FITS file `path` (which must not exist) from the spool file's pixels
-/// and `meta`, checksums it and closes it. The caller validated the spool size.
-pub(super) fn write_frame(
-    path: &Path,
-    spool_file: &Path,
-    info: &ImageInfo,
-    meta: &FrameMeta,
-) -> Result<Written, IngestError> {
-    let fits_err = |e: fitsio::errors::Error| IngestError::Fits {
-        path: path.display().to_string(),
-        message: fits_message(&e),
-    };
-    let mut spool = File::open(spool_file)
-        .map_err(|source| IngestError::Io { path: spool_file.display().to_string(), source })?;
-    let mut f = FitsFile::create(path).open().map_err(fits_err)?;
-    let image_type = match info.pixel_type {
-        PixelType::U16 => u16::FITS_TYPE,
-        PixelType::I32 => i32::FITS_TYPE,
-        PixelType::F32 => f32::FITS_TYPE,
-    };
-    // Cards first, while the primary HDU is still empty: once it has a data unit,
-    // cfitsio moves the whole data unit each time the header outgrows a block.
-    let mut hdu = f.primary_hdu().map_err(fits_err)?;
-    write_cards(&mut f, &hdu, &frame_header(meta)).map_err(fits_err)?;
-    // fitsio's `with_custom_primary` would name the primary HDU `_PRIMARY` (EXTNAME);
-    // giving the default empty primary its type and shape keeps the header clean.
-    hdu.info = HduInfo::ImageInfo { shape: vec![], image_type };
-    let hdu = hdu.resize(&mut f, &[info.height as usize, info.width as usize]).map_err(fits_err)?;
-
-    let n = info.width as usize * info.height as usize;
-    let copied = match info.pixel_type {
-        PixelType::U16 => copy_pixels::<u16>(&mut f, &hdu, &mut spool, n),
-        PixelType::I32 => copy_pixels::<i32>(&mut f, &hdu, &mut spool, n),
-        PixelType::F32 => copy_pixels::<f32>(&mut f, &hdu, &mut spool, n),
-    };
-    let datasum = copied.map_err(|e| match e {
-        CopyError::Spool(source) => {
-            IngestError::Io { path: spool_file.display().to_string(), source }
-        }
-        CopyError::Fits(e) => fits_err(e),
-    })?;
-    checksum::write_checksum(&mut f, &hdu, datasum).map_err(fits_err)?;
-    // Closes the file; fitsio cannot report a failed final flush, which is why the
-    // caller reads the file back before giving it a final name.
-    drop(f);
-    Ok(Written { datasum, data_bytes: (n * info.pixel_type.bytes()) as u64 })
-}
-
-fn write_cards(f: &mut FitsFile, hdu: &FitsHdu, cards: &[Card]) -> fitsio::errors::Result<()> {
+/// Writes `cards` into `hdu` through cfitsio (the Rice path, see `rice.rs`).
+pub(super) fn write_cards(
+    f: &mut FitsFile,
+    hdu: &FitsHdu,
+    cards: &[Card],
+) -> fitsio::errors::Result<()> {
     for c in cards {
         match &c.value {
             Value::Text(s) => hdu.write_key(f, c.key, (s.as_str(), c.comment))?,
@@ -371,41 +267,6 @@ fn write_cards(f: &mut FitsFile, hdu: &FitsHdu, cards: &[Card]) -> fitsio::error
         }
     }
     Ok(())
-}
-
-enum CopyError {
-    Spool(std::io::Error),
-    Fits(fitsio::errors::Error),
-}
-
-/// Streams `n` pixels from the spool into the image; returns the DATASUM of the data
-/// unit as FITS stores it.
-fn copy_pixels<T: Pixel>(
-    f: &mut FitsFile,
-    hdu: &FitsHdu,
-    spool: &mut impl Read,
-    n: usize,
-) -> Result<u32, CopyError> {
-    let per_chunk = (CHUNK_BYTES / T::BYTES).min(n.max(1));
-    let mut raw = vec![0u8; per_chunk * T::BYTES];
-    let mut stored = vec![0u8; per_chunk * T::BYTES];
-    let mut pixels: Vec<T> = Vec::with_capacity(per_chunk);
-    let mut sum = OnesSum::default();
-    let mut start = 0;
-    while start < n {
-        let count = per_chunk.min(n - start);
-        let bytes = count * T::BYTES;
-        spool.read_exact(&mut raw[..bytes]).map_err(CopyError::Spool)?;
-        pixels.clear();
-        pixels.extend(raw[..bytes].chunks_exact(T::BYTES).map(T::from_le));
-        for (p, out) in pixels.iter().zip(stored.chunks_exact_mut(T::BYTES)) {
-            p.put_stored(out);
-        }
-        sum.update(&stored[..bytes]);
-        hdu.write_section(f, start, start + count, &pixels).map_err(CopyError::Fits)?;
-        start += count;
-    }
-    Ok(sum.value())
 }
 
 pub(super) fn fits_message(e: &fitsio::errors::Error) -> String {

@@ -9,9 +9,11 @@ mod checksum;
 mod fits;
 mod inbox;
 mod meta;
+mod rice;
 mod wcs;
+mod writer;
 
-pub use archive::{Archive, StoredFrame, night_of};
+pub use archive::{Archive, Compression, StoredFrame, night_of};
 pub use inbox::{InboxContext, InboxError, KnownTelescope, run_inbox};
 pub use meta::{FrameMeta, ImageType, MoonAtFrame, MountPointing};
 pub use wcs::{Detector, Wcs};

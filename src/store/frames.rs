@@ -64,19 +64,31 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
-            .map(|(id, request_id, observation_id, source, telescope, path, date_obs, exptime_s, bytes)| {
-                Ok(FrameRecord {
+            .map(
+                |(
                     id,
                     request_id,
                     observation_id,
                     source,
                     telescope,
                     path,
-                    date_obs: time::decode(&date_obs)?,
+                    date_obs,
                     exptime_s,
-                    bytes: bytes.max(0) as u64,
-                })
-            })
+                    bytes,
+                )| {
+                    Ok(FrameRecord {
+                        id,
+                        request_id,
+                        observation_id,
+                        source,
+                        telescope,
+                        path,
+                        date_obs: time::decode(&date_obs)?,
+                        exptime_s,
+                        bytes: bytes.max(0) as u64,
+                    })
+                },
+            )
             .collect()
     }
 
