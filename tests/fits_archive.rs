@@ -75,6 +75,7 @@ fn meta(seq: u32) -> FrameMeta {
         request_id: 42,
         observation_id: 7,
         frame_seq: seq,
+        plan_id: None,
         telescope: "t1".into(),
         telescop: "Sim 0.4m".into(),
         instrument: "SimCam".into(),

@@ -123,6 +123,7 @@ fn observation_cards(h: &mut Header, meta: &FrameMeta) {
     h.int("REQID", meta.request_id, "teld request id");
     h.int("OBSID", meta.observation_id, "teld observation id");
     h.int("FRAMESEQ", i64::from(meta.frame_seq), "frame number within the request (1-based)");
+    h.opt_text("PLANID", meta.plan_id.as_deref(), "night plan of this block (UTC start)");
     h.text("ORIGIN", "teld", "organisation or software that wrote the file");
     h.text("SWCREATE", &meta.software, "software that wrote the file");
 }
@@ -293,6 +294,7 @@ pub(super) mod tests {
             request_id: 42,
             observation_id: 7,
             frame_seq: 3,
+            plan_id: Some("2026-11-24T19:12:41.000000".into()),
             telescope: "t1".into(),
             telescop: "Sim 0.4m".into(),
             instrument: "SimCam".into(),

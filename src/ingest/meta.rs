@@ -49,6 +49,8 @@ pub struct FrameMeta {
     pub observation_id: ObservationId,
     /// 1-based number of this frame within its request.
     pub frame_seq: u32,
+    /// The night plan that scheduled the observation (see `Block::plan_id`).
+    pub plan_id: Option<String>,
     /// Configured telescope name: used in the archive path.
     pub telescope: String,
     /// FITS `TELESCOP`.

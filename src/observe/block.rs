@@ -268,7 +268,8 @@ impl BlockRun<'_> {
                 pointed = mid;
             }
             self.show(obs, seq - 1, "exposing", pointed);
-            let shot = Shot { seq, motion: vis.motion(), pointed };
+            let plan_id = self.block.plan_id.as_deref();
+            let shot = Shot { seq, motion: vis.motion(), pointed, plan_id };
             take_frame(tel, self.cfg, self.ctx, req, obs, shot).await?;
         }
         Ok(())

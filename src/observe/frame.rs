@@ -24,6 +24,7 @@ pub(super) struct Shot<'a> {
     pub seq: u32,
     pub motion: Option<&'a crate::model::Motion>,
     pub pointed: teld_astro::Icrs,
+    pub plan_id: Option<&'a str>,
 }
 
 pub(super) async fn take_frame(
@@ -34,7 +35,7 @@ pub(super) async fn take_frame(
     obs: i64,
     shot: Shot<'_>,
 ) -> Result<(), Stop> {
-    let Shot { seq, motion, pointed } = shot;
+    let Shot { seq, motion, pointed, plan_id } = shot;
     let spec = &req.spec;
     let clock = &ctx.clock;
     // Headers describe the sky at the start of the exposure, read from the devices.
@@ -74,6 +75,7 @@ pub(super) async fn take_frame(
         request_id: req.id,
         observation_id: obs,
         frame_seq: seq,
+        plan_id: plan_id.map(str::to_string),
         telescope: tel.name.clone(),
         telescop: cfg.model.clone().unwrap_or_else(|| tel.name.clone()),
         instrument: cfg.instrument.clone().unwrap_or_else(|| camera.sensor_name.clone()),

@@ -25,6 +25,9 @@ pub struct Block {
     /// 0-based visit of a tracklet, and the tracklet's visits (1 without one).
     pub visit: u32,
     pub visits: u32,
+    /// The night plan that chose this block: its night start (UTC), the key of the
+    /// stored plan (`GET /api/v1/plan`). Written into each frame as `PLANID`.
+    pub plan_id: Option<String>,
 }
 
 impl Block {

@@ -436,7 +436,14 @@ impl Planner {
         n.urgent.remove(&r);
         n.running[ti] = Some(Running { r, yielding: None });
         let id = n.ids[r];
-        Block { request: n.records[&id].clone(), frames_done: 0, duration_s: dur, visit, visits }
+        Block {
+            request: n.records[&id].clone(),
+            frames_done: 0,
+            duration_s: dur,
+            visit,
+            visits,
+            plan_id: Some(teld_driver_protocol::time::format_utc(n.start)),
+        }
     }
 
     /// Open requests, after expiring those whose windows have all ended. Observing
