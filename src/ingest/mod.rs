@@ -8,10 +8,12 @@ mod archive;
 mod checksum;
 mod fits;
 mod meta;
+mod recover;
 mod wcs;
 
 pub use archive::{Archive, StoredFrame, night_of};
 pub use meta::{FrameMeta, ImageType, MoonAtFrame, MountPointing};
+pub use recover::{RecoverError, Recovery, UNFINISHED_DIR, UNREGISTERED_DIR, recover};
 pub use wcs::{Detector, Wcs};
 
 #[derive(Debug, thiserror::Error)]

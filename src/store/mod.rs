@@ -9,6 +9,7 @@ mod error;
 mod frames;
 mod observations;
 mod plans;
+mod recovery;
 mod requests;
 mod time;
 
