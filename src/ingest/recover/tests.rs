@@ -208,3 +208,28 @@ fn names() {
     assert!(is_night("2026-11-24") && !is_night("unregistered") && !is_night("2026-11-2x"));
     assert!(is_request("r12") && !is_request("r") && !is_request("x12"));
 }
+
+/// The start-up cost of the walk on a large archive (run by hand:
+/// `cargo test -p teld --lib recover::tests::walk_cost -- --ignored --nocapture`).
+#[test]
+#[ignore = "a measurement, not a check"]
+fn walk_cost() {
+    let dir = tempfile::tempdir().unwrap();
+    let (nights, requests, frames) = (100, 50, 20); // 100 000 frames
+    let mut registered = HashSet::new();
+    for n in 0..nights {
+        for r in 0..requests {
+            let rel = format!("2026-{:02}-{:02}/t1/r{}", 1 + n / 28, 1 + n % 28, n * requests + r);
+            fs::create_dir_all(dir.path().join(&rel)).unwrap();
+            for f in 0..frames {
+                let file = format!("{rel}/t1_x_{f:03}.fits");
+                fs::write(dir.path().join(&file), b"").unwrap();
+                registered.insert(file);
+            }
+        }
+    }
+    let t = std::time::Instant::now();
+    let found = unregistered_frames(dir.path(), &registered).unwrap();
+    eprintln!("walked {} frames in {:?}", registered.len(), t.elapsed());
+    assert!(found.is_empty());
+}
