@@ -427,7 +427,7 @@ struct Writes {
 
 impl Writes {
     fn mean_ms(&self) -> u64 {
-        if self.count == 0 { 50 } else { self.total_ms / self.count }
+        self.total_ms.checked_div(self.count).unwrap_or(50)
     }
 }
 

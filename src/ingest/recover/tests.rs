@@ -194,7 +194,7 @@ async fn temporary_files_are_swept() {
     let temp = stored.path.with_file_name(".t1_x_r1_002.fits.123-0.tmp");
     fs::write(&temp, b"half").unwrap();
     let r = fx.recover().await;
-    assert_eq!(r.temp_removed, [temp.clone()]);
+    assert_eq!(r.temp_removed, std::slice::from_ref(&temp));
     assert!(!temp.exists() && stored.path.exists());
     assert!(r.adopted.is_empty() && r.set_aside.is_empty());
 }
