@@ -21,7 +21,9 @@ use crate::devices::{
     Camera, Device, Dome, DriverHandle, FilterWheel, Focuser, Interlocks, Mount, Optics,
     SiteSafety, SupervisorContext, Telescope, Timeouts, Weather, spawn_supervisor,
 };
-use crate::ingest::{Archive, InboxContext, InboxError, IngestError, run_inbox};
+use crate::ingest::{
+    Archive, InboxContext, InboxError, IngestError, RecoverError, Recovery, run_inbox,
+};
 use crate::ledger::Ledger;
 use crate::observe::{ObserveContext, run_executor, run_safety_monitor};
 use crate::pipeline::{Dispatcher, MqttSink, Pipeline, Sink, WebhookSink, WebhookTarget};
@@ -44,6 +46,7 @@ pub enum StartError {
     Archive(#[from] IngestError),
     #[error(transparent)]
     Inbox(#[from] InboxError),
+    Recover(#[from] RecoverError),
     #[error(
         "cannot listen on {addr}: {source}; is another teld running? pick another port with --listen or http.listen"
     )]
@@ -64,26 +67,16 @@ pub async fn run(
         Archive::open(&paths.archive(), &paths.spool())?
             .with_compression(config.archive.compression),
     );
-    // Temp files of a write cut short by a crash are never frames; clear them before
-    // anything new is written.
-    for leftover in archive.sweep_temp()? {
-        tracing::warn!(path = %leftover.display(), "removed a partial frame left by a crash");
-    }
-    // Raw images a driver wrote but teld never turned into FITS (crash, or a failed
-    // write): kept, and said out loud, so nobody loses track of them.
-    let raw: Vec<_> = std::fs::read_dir(archive.spool_dir())
-        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
-        .unwrap_or_default();
-    if !raw.is_empty() {
-        tracing::warn!(count = raw.len(), spool = %archive.spool_dir().display(),
-            "raw frames from an earlier run are still in the spool; they are kept for inspection");
-    }
     let url = match &config.store.url {
         Some(u) => u.clone(),
         None => Store::default_url(&paths.state_dir)?,
     };
     install_iers(&config);
     let store = Store::open(&url).await?;
+    // Before any driver or executor runs: what a crash left half done in the archive
+    // and the spool is finished or put aside now, so it is never mistaken for work in
+    // progress and the resumed requests count their frames right.
+    log_recovery(&crate::ingest::recover(&archive, &store, clock.now()).await?);
     let requeued = store.recover_after_restart(clock.now()).await?;
     if !requeued.is_empty() {
         tracing::warn!(?requeued, "requests interrupted by the last stop are back in the queue");
@@ -274,6 +267,39 @@ fn handoff_sinks(config: &Config) -> Vec<Sink> {
         }
     }
     sinks
+}
+
+/// Every repair start-up recovery made is said out loud: each is a crash's trace.
+fn log_recovery(r: &Recovery) {
+    for path in &r.temp_removed {
+        tracing::warn!(path = %path.display(), "removed a partial frame left by a crash");
+    }
+    for path in &r.adopted {
+        tracing::warn!(%path, "registered a complete frame a crash left without its store row");
+    }
+    for (path, reason) in &r.set_aside {
+        tracing::error!(path = %path.display(), %reason,
+            "a frame without a store row could not be registered; moved aside, not deleted");
+    }
+    for path in &r.spool_removed {
+        tracing::info!(path = %path.display(), "removed a spool file whose frame is archived");
+    }
+    for path in &r.spool_unfinished {
+        tracing::warn!(path = %path.display(),
+            "raw pixels of a frame a crash interrupted; kept there, the frame is taken again");
+    }
+    for problem in &r.problems {
+        tracing::error!("start-up recovery: {problem}");
+    }
+    tracing::info!(
+        temp_removed = r.temp_removed.len(),
+        adopted = r.adopted.len(),
+        set_aside = r.set_aside.len(),
+        spool_removed = r.spool_removed.len(),
+        spool_unfinished = r.spool_unfinished.len(),
+        problems = r.problems.len(),
+        "archive recovery done"
+    );
 }
 
 /// Earth orientation for every computation of this process: the operator's file if

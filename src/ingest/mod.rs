@@ -9,6 +9,7 @@ mod checksum;
 mod fits;
 mod inbox;
 mod meta;
+mod recover;
 mod rice;
 mod wcs;
 mod writer;
@@ -16,6 +17,7 @@ mod writer;
 pub use archive::{Archive, Compression, StoredFrame, night_of};
 pub use inbox::{InboxContext, InboxError, KnownTelescope, run_inbox};
 pub use meta::{FrameMeta, ImageType, MoonAtFrame, MountPointing};
+pub use recover::{RecoverError, Recovery, UNFINISHED_DIR, UNREGISTERED_DIR, recover};
 pub use wcs::{Detector, Wcs};
 
 #[derive(Debug, thiserror::Error)]

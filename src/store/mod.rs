@@ -13,6 +13,7 @@ mod inbox;
 mod observations;
 mod plans;
 mod quicklook;
+mod recovery;
 mod requests;
 mod time;
 
