@@ -350,6 +350,7 @@ fn meta(seq: u32, size: u32) -> FrameMeta {
         request_id: 1,
         observation_id: 1,
         frame_seq: seq,
+        plan_id: Some("2026-11-24T19:12:41.000000".into()),
         telescope: "t1".into(),
         telescop: "teld-sim 0.5m".into(),
         instrument: "teld-sim 4k CCD".into(),

@@ -46,6 +46,7 @@ pub enum StartError {
     Archive(#[from] IngestError),
     #[error(transparent)]
     Inbox(#[from] InboxError),
+    #[error(transparent)]
     Recover(#[from] RecoverError),
     #[error(
         "cannot listen on {addr}: {source}; is another teld running? pick another port with --listen or http.listen"

@@ -250,7 +250,7 @@ async fn check_final(
         let mut seqs = Vec::new();
         for f in &frames {
             let h = verified.check(&archive.join(&f.path));
-            assert_eq!((h.request, h.observation), (request, f.observation_id), "{}", f.path);
+            assert_eq!((h.request, Some(h.observation)), (request, f.observation_id), "{}", f.path);
             seqs.push(h.seq);
         }
         seqs.sort_unstable();

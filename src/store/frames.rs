@@ -55,41 +55,12 @@ impl Store {
     }
 
     pub async fn frames_for(&self, request_id: RequestId) -> Result<Vec<FrameRecord>, StoreError> {
-        type Row = (i64, Option<i64>, Option<i64>, String, String, String, String, f64, i64);
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT id, request_id, observation_id, source, telescope, path, date_obs, exptime_s, bytes
-             FROM frames WHERE request_id = ?1 ORDER BY id",
-        )
-        .bind(request_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(
-                |(
-                    id,
-                    request_id,
-                    observation_id,
-                    source,
-                    telescope,
-                    path,
-                    date_obs,
-                    exptime_s,
-                    bytes,
-                )| {
-                    Ok(FrameRecord {
-                        id,
-                        request_id,
-                        observation_id,
-                        source,
-                        telescope,
-                        path,
-                        date_obs: time::decode(&date_obs)?,
-                        exptime_s,
-                        bytes: bytes.max(0) as u64,
-                    })
-                },
-            )
-            .collect()
+        let all = super::FrameFilter {
+            request_id: Some(request_id),
+            limit: u32::MAX,
+            ..Default::default()
+        };
+        self.list_frames(&all).await
     }
 
     pub async fn frame_count(&self, request_id: RequestId) -> Result<u32, StoreError> {

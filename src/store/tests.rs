@@ -150,3 +150,76 @@ async fn the_latest_plan_of_each_night_is_kept() {
     );
     assert!(store.plan_before(Some(n1 - Duration::from_seconds(1.0))).await.unwrap().is_none());
 }
+
+fn quality(frame_id: i64, pass: Option<bool>) -> FrameQuality {
+    FrameQuality {
+        frame_id,
+        measured_at: t0(),
+        sha256: "ab".repeat(32),
+        pass,
+        reason: pass.filter(|p| !p).map(|_| "defocus".into()),
+        detail: "test".into(),
+        background: Some(1000.0),
+        noise: Some(10.0),
+        sources: Some(50),
+        fwhm_px: Some(2.0),
+        fwhm_arcsec: Some(3.0),
+        ellipticity: Some(0.05),
+        saturated_fraction: Some(0.0),
+        preview: None,
+    }
+}
+
+#[tokio::test]
+async fn quick_look_and_handoffs_are_stored_once_and_failed_frames_do_not_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir).await;
+    let id = s.insert_request(&spec(50), t0()).await.unwrap().id;
+    let obs = s.start_observation(id, "t1", t0()).await.unwrap();
+    let mut frames = Vec::new();
+    for n in 0..3 {
+        let path = format!("2026-11-24/t1/r1/f{n}.fits");
+        let f = NewFrame {
+            request_id: id,
+            observation_id: obs,
+            telescope: "t1",
+            path: &path,
+            date_obs: t0(),
+            exptime_s: 60.0,
+            bytes: 1,
+        };
+        frames.push(s.insert_frame(&f, t0()).await.unwrap());
+    }
+    assert_eq!(s.unassessed_frames(10).await.unwrap().len(), 3);
+    let hand = |key: &str| NewHandoff {
+        sink: "webhook",
+        idempotency_key: key.into(),
+        payload: "{}".into(),
+    };
+    assert!(s.record_quality(&quality(frames[0], Some(true)), &[hand("k0")]).await.unwrap());
+    assert!(s.record_quality(&quality(frames[1], Some(false)), &[hand("k1")]).await.unwrap());
+    // A second assessment of the same frame changes nothing and queues nothing.
+    assert!(!s.record_quality(&quality(frames[1], Some(true)), &[hand("again")]).await.unwrap());
+    assert_eq!(s.quality(frames[1]).await.unwrap().unwrap().pass, Some(false));
+    // Unassessed and passed frames count; the failed one does not.
+    assert_eq!(s.good_frame_count(id).await.unwrap(), 2);
+    let failed = s.failed_frames(obs).await.unwrap();
+    assert_eq!(failed, vec![(frames[1], Some("defocus".into()), "test".into())]);
+    assert_eq!(s.unassessed_frames(10).await.unwrap().len(), 1);
+
+    // The outbox: oldest first, retried when due, delivered once.
+    let due = s.due_handoffs("webhook", t0(), 10).await.unwrap();
+    assert_eq!(due.iter().map(|h| h.idempotency_key.as_str()).collect::<Vec<_>>(), ["k0", "k1"]);
+    let later = t0() + Duration::from_seconds(5.0);
+    s.handoff_failed(due[0].id, "refused", later).await.unwrap();
+    s.handoff_delivered(due[1].id, t0()).await.unwrap();
+    assert!(s.due_handoffs("webhook", t0(), 10).await.unwrap().is_empty());
+    assert_eq!(s.next_handoff_at("webhook").await.unwrap(), Some(later));
+    let retry = s.due_handoffs("webhook", later, 10).await.unwrap();
+    assert_eq!((retry.len(), retry[0].attempts), (1, 1));
+    assert_eq!(
+        s.handoff_counts("webhook").await.unwrap(),
+        HandoffCounts { delivered: 1, pending: 1, retrying: 1 }
+    );
+    assert_eq!(s.handoff_counts("mqtt").await.unwrap(), HandoffCounts::default());
+}

@@ -102,7 +102,7 @@ async fn a_frame_without_its_row_is_adopted_from_its_header() {
     let row = &rows[1];
     assert_eq!(
         (row.observation_id, row.telescope.as_str(), row.path.as_str(), row.bytes),
-        (fx.observation, "t1", orphan.relative.as_str(), orphan.bytes)
+        (Some(fx.observation), "t1", orphan.relative.as_str(), orphan.bytes)
     );
     assert_eq!(row.date_obs, sample_meta().date_obs);
     assert_eq!(row.exptime_s, 30.0);
