@@ -25,6 +25,23 @@ fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// DATE-OBS is teld's clock at the start of the exposure; the simulated camera, on the
+/// same clock, reports when its shutter opened (DEVSTART): they agree to within the
+/// time the start command and the driver's view of the clock (sent over the protocol)
+/// take to travel: 5 simulated s at ×300 are 17 ms of real time. DATE-END − DATE-OBS
+/// is the exposure.
+fn shutter_open_is_date_obs(path: &std::path::Path) {
+    let mut f = fitsio::FitsFile::open(path).unwrap();
+    let hdu = f.primary_hdu().unwrap();
+    let mut key = |k: &str| hdu.read_key::<String>(&mut f, k).unwrap();
+    let (obs, dev, end) = (key("DATE-OBS"), key("DEVSTART"), key("DATE-END"));
+    let t = |s: &str| teld_driver_protocol::time::parse_utc(s).unwrap();
+    let opened = (t(&dev) - t(&obs)).to_seconds();
+    assert!(opened.abs() < 5.0, "DATE-OBS {obs}, shutter opened {dev}");
+    let exposed = (t(&end) - t(&obs)).to_seconds();
+    assert!((exposed - 30.0).abs() < 1e-3, "DATE-OBS {obs} DATE-END {end}");
+}
+
 fn frames_of(teld: &Teld, request: i64) -> Vec<Value> {
     let list = teld.get(&format!("/api/v1/frames?request_id={request}"));
     list["frames"].as_array().unwrap().clone()
@@ -60,6 +77,7 @@ fn frames_are_assessed_listed_downloadable_and_handed_off_at_least_once() {
         let on_disk = std::fs::read(site.archive().join(f["path"].as_str().unwrap())).unwrap();
         assert!(fits.body == on_disk, "download differs from the archived file");
         assert_eq!(q["sha256"].as_str().unwrap(), sha256_hex(&on_disk));
+        shutter_open_is_date_obs(&site.archive().join(f["path"].as_str().unwrap()));
         let png = http::get(teld.addr, &format!("/api/v1/frames/{id}/preview.png"));
         assert_eq!(png.status, 200);
         assert_eq!(png.header("content-type"), Some("image/png"));
@@ -169,4 +187,27 @@ fn frames_failing_quick_look_do_not_count_and_the_request_retires_after_its_atte
         assert_eq!(f["quality"]["reason"], "defocus", "{f}");
         assert!(f["quality"]["fwhm_arcsec"].as_f64().unwrap() > 4.0, "{f}");
     }
+}
+
+#[test]
+fn a_copy_of_a_teld_frame_dropped_into_the_inbox_is_a_duplicate_not_a_new_frame() {
+    let site = TestSite::new("pipeline-dup", &[], "[handoff]\nmqtt = false\n");
+    let teld = Teld::start(&site, "2026-11-24T19:30:00", 300.0);
+    let a = teld.submit(&REQUEST.replace("\"count\": 3", "\"count\": 1"));
+    teld.wait_state(a, "completed", Duration::from_secs(120));
+    let frame = teld.wait_for("the frame's quick-look", Duration::from_secs(30), |t| {
+        let f = frames_of(t, a).into_iter().next()?;
+        (!f["quality"].is_null()).then_some(f)
+    });
+    let original = site.archive().join(frame["path"].as_str().unwrap());
+    let inbox = site.state_dir().join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    std::fs::copy(&original, inbox.join("copy.fits")).unwrap();
+    let reason = inbox.join("quarantine").join("copy.fits.reason");
+    teld.wait_for("the copy in quarantine", Duration::from_secs(60), |_| {
+        reason.is_file().then_some(())
+    });
+    let why = std::fs::read_to_string(&reason).unwrap();
+    assert!(why.contains(&format!("duplicate of frame {}", frame["id"])), "{why}");
+    assert_eq!(frames_of(&teld, a).len(), 1);
 }

@@ -15,6 +15,7 @@ mod wcs;
 mod writer;
 
 pub use archive::{Archive, Compression, StoredFrame, night_of};
+pub(crate) use inbox::primary_data_span;
 pub use inbox::{InboxContext, InboxError, KnownTelescope, run_inbox};
 pub use meta::{FrameMeta, ImageType, MoonAtFrame, MountPointing};
 pub use recover::{RecoverError, Recovery, UNFINISHED_DIR, UNREGISTERED_DIR, recover};

@@ -32,6 +32,9 @@ pub struct Assessed {
     /// Header values the handoff message repeats, so a subscriber can route a frame
     /// without opening it.
     pub header: HeaderFacts,
+    /// SHA-256 of the primary data unit, for the inbox's duplicate check; `None` when
+    /// the file's layout could not be read.
+    pub data_sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -55,7 +58,10 @@ pub fn assess(
     now: Epoch,
 ) -> Result<Assessed, PipelineError> {
     let path = archive_root.join(relative);
-    let sha256 = sha256_file(&path)?;
+    let span = crate::ingest::primary_data_span(&path)
+        .map_err(|e| tracing::warn!(frame = frame_id, "no data checksum for {relative}: {e}"))
+        .ok();
+    let (sha256, data_sha256) = sha256_file(&path, span)?;
     let mut quality = FrameQuality {
         frame_id,
         measured_at: now,
@@ -74,13 +80,23 @@ pub fn assess(
     };
     if !cfg.enabled {
         quality.detail = "not measured: quicklook.enabled is false".into();
-        return Ok(Assessed { quality, quicklook: None, header: HeaderFacts::default() });
+        return Ok(Assessed {
+            quality,
+            quicklook: None,
+            header: HeaderFacts::default(),
+            data_sha256,
+        });
     }
     let frame = match read_frame(&path) {
         Ok(f) => f,
         Err(why) => {
             quality.detail = format!("not measured: {why}");
-            return Ok(Assessed { quality, quicklook: None, header: HeaderFacts::default() });
+            return Ok(Assessed {
+                quality,
+                quicklook: None,
+                header: HeaderFacts::default(),
+                data_sha256,
+            });
         }
     };
     let settings = settings(cfg, &frame);
@@ -88,14 +104,14 @@ pub fn assess(
         Ok(img) => img,
         Err(e) => {
             quality.detail = format!("not measured: {e}");
-            return Ok(Assessed { quality, quicklook: None, header: frame.facts });
+            return Ok(Assessed { quality, quicklook: None, header: frame.facts, data_sha256 });
         }
     };
     let ql = match quick_look(&img, &settings) {
         Ok(ql) => ql,
         Err(e) => {
             quality.detail = format!("not measured: {e}");
-            return Ok(Assessed { quality, quicklook: None, header: frame.facts });
+            return Ok(Assessed { quality, quicklook: None, header: frame.facts, data_sha256 });
         }
     };
     let s = &ql.summary;
@@ -127,7 +143,7 @@ pub fn assess(
         "verdict": ql.verdict,
         "judged": judged,
     });
-    Ok(Assessed { quality, quicklook: Some(quicklook), header: frame.facts })
+    Ok(Assessed { quality, quicklook: Some(quicklook), header: frame.facts, data_sha256 })
 }
 
 fn reason_word(r: teld_quicklook::FailReason) -> &'static str {
@@ -213,19 +229,33 @@ fn read_frame(path: &Path) -> Result<Frame, String> {
     })
 }
 
-fn sha256_file(path: &Path) -> Result<String, PipelineError> {
+/// SHA-256 of the whole file and, in the same pass, of the byte range `span` (start,
+/// length): one read of the file for both.
+fn sha256_file(
+    path: &Path,
+    span: Option<(u64, u64)>,
+) -> Result<(String, Option<String>), PipelineError> {
     let io = |source| PipelineError::Io { path: path.display().to_string(), source };
     let mut file = std::fs::File::open(path).map_err(io)?;
-    let mut hasher = Sha256::new();
+    let (mut whole, mut part) = (Sha256::new(), Sha256::new());
+    let (start, end) = span.map_or((0, 0), |(s, n)| (s, s + n));
     let mut buf = vec![0u8; 1 << 20];
+    let mut at = 0u64;
     loop {
         let n = file.read(&mut buf).map_err(io)?;
         if n == 0 {
             break;
         }
-        hasher.update(&buf[..n]);
+        whole.update(&buf[..n]);
+        let (lo, hi) = (start.max(at), end.min(at + n as u64));
+        if lo < hi {
+            part.update(&buf[(lo - at) as usize..(hi - at) as usize]);
+        }
+        at += n as u64;
     }
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    let hex = |d: &[u8]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let data = span.filter(|_| at >= end).map(|_| hex(&part.finalize()));
+    Ok((hex(&whole.finalize()), data))
 }
 
 fn write_preview(

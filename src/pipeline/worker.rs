@@ -76,7 +76,7 @@ impl Pipeline {
             })
             .collect();
         let q = &assessed.quality;
-        if self.store.record_quality(q, &handoffs).await? {
+        if self.store.record_quality(q, &handoffs, assessed.data_sha256.as_deref()).await? {
             match q.pass {
                 Some(false) => tracing::warn!(
                     frame = frame_id,

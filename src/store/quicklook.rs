@@ -100,6 +100,7 @@ impl Store {
         &self,
         q: &FrameQuality,
         handoffs: &[NewHandoff],
+        data_sha256: Option<&str>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let at = time::encode(q.measured_at);
@@ -127,6 +128,15 @@ impl Store {
         .rows_affected()
             == 1;
         if inserted {
+            if let Some(sum) = data_sha256 {
+                sqlx::query(
+                    "UPDATE frames SET data_sha256 = ?1 WHERE id = ?2 AND data_sha256 IS NULL",
+                )
+                .bind(sum)
+                .bind(q.frame_id)
+                .execute(&mut *tx)
+                .await?;
+            }
             for h in handoffs {
                 sqlx::query(
                     "INSERT OR IGNORE INTO handoffs (frame_id, sink, idempotency_key, payload, created_at, next_at)

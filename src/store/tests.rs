@@ -196,10 +196,12 @@ async fn quick_look_and_handoffs_are_stored_once_and_failed_frames_do_not_count(
         idempotency_key: key.into(),
         payload: "{}".into(),
     };
-    assert!(s.record_quality(&quality(frames[0], Some(true)), &[hand("k0")]).await.unwrap());
-    assert!(s.record_quality(&quality(frames[1], Some(false)), &[hand("k1")]).await.unwrap());
+    assert!(s.record_quality(&quality(frames[0], Some(true)), &[hand("k0")], None).await.unwrap());
+    assert!(s.record_quality(&quality(frames[1], Some(false)), &[hand("k1")], None).await.unwrap());
     // A second assessment of the same frame changes nothing and queues nothing.
-    assert!(!s.record_quality(&quality(frames[1], Some(true)), &[hand("again")]).await.unwrap());
+    assert!(
+        !s.record_quality(&quality(frames[1], Some(true)), &[hand("again")], None).await.unwrap()
+    );
     assert_eq!(s.quality(frames[1]).await.unwrap().unwrap().pass, Some(false));
     // Unassessed and passed frames count; the failed one does not.
     assert_eq!(s.good_frame_count(id).await.unwrap(), 2);

@@ -188,6 +188,21 @@ pub(super) fn exptime(l: &Layout) -> Result<f64, Refusal> {
     Err(Refusal::MissingKey { key: "EXPTIME", what: "exposure length in seconds" })
 }
 
+/// Where the primary data unit of the FITS file at `path` lies (start, unpadded
+/// length): what duplicates are found by. teld's own frames get its SHA-256 from the
+/// pipeline, so a copy of one dropped into the inbox is recognised.
+pub(crate) fn primary_data_span(path: &Path) -> Result<(u64, u64), String> {
+    let file = File::open(path).map_err(|e| e.to_string())?;
+    let len = file.metadata().map_err(|e| e.to_string())?.len();
+    let layout = match read_layout(BufReader::new(file), len) {
+        Ok(l) => l,
+        Err(ReadError::Bad(b)) => return Err(b.to_string()),
+        Err(ReadError::Io(e)) => return Err(e.to_string()),
+    };
+    let span = &layout.hdus[0];
+    Ok((span.data_start, span.data_bytes))
+}
+
 fn sha256_of(r: &mut (impl Read + Seek), start: u64, len: u64) -> std::io::Result<String> {
     r.seek(SeekFrom::Start(start))?;
     let mut hasher = Sha256::new();

@@ -30,6 +30,7 @@ use crate::clock::Clock;
 use crate::config::{Config, SiteConfig};
 use crate::core::Core;
 use crate::store::Store;
+pub(crate) use check::primary_data_span;
 use settle::{Settler, Verdict};
 use take::Taken;
 
