@@ -3,6 +3,7 @@
 //! See `docs/ARCHITECTURE.md` for how the parts fit together.
 
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -36,6 +36,37 @@ enum Command {
     /// Side-by-side benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// API bearer tokens: made, listed and revoked on the store (teld may be stopped).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Make a token and print it once; the store keeps only its SHA-256.
+    Create {
+        /// The site's config (default: the embedded one), for the store's location.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// observer, operator or admin.
+        #[arg(long)]
+        role: teld::auth::Role,
+        /// Who it is for, e.g. `neocc-duty`; unique among live tokens.
+        #[arg(long)]
+        name: String,
+    },
+    /// List tokens (never their secrets).
+    List {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Revoke the live token of this name.
+    Revoke {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -196,6 +227,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Token(cmd) => token(cmd),
         Command::Run(args) => {
             logging::init(args.log_format);
             match run(args) {
@@ -206,6 +238,41 @@ fn main() -> ExitCode {
                     exit_code(&e)
                 }
             }
+        }
+    }
+}
+
+fn token(cmd: TokenCommand) -> ExitCode {
+    use teld::cli::token;
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("teld token: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let done = runtime.block_on(async {
+        match cmd {
+            TokenCommand::Create { config, role, name } => {
+                let secret = token::create(config.as_deref(), &name, role).await?;
+                println!("{secret}");
+                eprintln!(
+                    "token `{name}` ({role}) created; it is shown this once — keep it secret (teld stores only its hash)"
+                );
+            }
+            TokenCommand::List { config } => print!("{}", token::list(config.as_deref()).await?),
+            TokenCommand::Revoke { config, name } => {
+                token::revoke(config.as_deref(), &name).await?;
+                eprintln!("token `{name}` revoked");
+            }
+        }
+        anyhow::Ok(())
+    });
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("teld token: {e:#}");
+            exit_code(&e)
         }
     }
 }

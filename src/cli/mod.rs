@@ -8,3 +8,4 @@ pub mod bench_astro;
 pub mod bench_repair;
 pub mod plan;
 pub mod plan_svg;
+pub mod token;

@@ -20,4 +20,6 @@ pub enum StoreError {
     Corrupt { what: String },
     #[error("request {0} does not exist")]
     NoSuchRequest(i64),
+    #[error("a live token is already called `{0}`; pick another name or revoke that one first")]
+    TokenNameTaken(String),
 }

@@ -16,6 +16,7 @@ mod quicklook;
 mod recovery;
 mod requests;
 mod time;
+mod tokens;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -33,6 +34,7 @@ pub use observations::ObservationRecord;
 pub use plans::StoredPlan;
 pub use quicklook::{FrameQuality, NewHandoff, Unassessed};
 pub use requests::{RequestEvent, RequestRecord};
+pub use tokens::TokenRecord;
 
 /// Connections in the pool: SQLite has one writer at a time; a few readers let the
 /// API answer while the executor writes.

@@ -225,3 +225,36 @@ async fn quick_look_and_handoffs_are_stored_once_and_failed_frames_do_not_count(
     );
     assert_eq!(s.handoff_counts("mqtt").await.unwrap(), HandoffCounts::default());
 }
+
+#[tokio::test]
+async fn tokens_are_kept_as_hashes_found_by_hash_and_revoked_by_name() {
+    use crate::auth::{Role, TokenSecret, hash_token};
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir).await;
+    let t = TokenSecret::generate().unwrap();
+    let id =
+        s.insert_token("ops-1", Role::Operator, &t.hash(), &t.hint(), "cli", t0()).await.unwrap();
+    // A second live token of the same name is refused, saying what to do.
+    let again = TokenSecret::generate().unwrap();
+    let e = s.insert_token("ops-1", Role::Admin, &again.hash(), &again.hint(), "cli", t0()).await;
+    assert!(matches!(e, Err(StoreError::TokenNameTaken(_))), "{e:?}");
+    let found = s.token_by_hash(&hash_token(t.expose())).await.unwrap().unwrap();
+    assert_eq!((found.id, found.role, found.name.as_str()), (id, Role::Operator, "ops-1"));
+    assert!(s.token_by_hash(&hash_token("teld_not-a-token")).await.unwrap().is_none());
+    // Revoked: no longer found, still listed, and the name is free again.
+    assert!(s.revoke_token("ops-1", t0()).await.unwrap());
+    assert!(!s.revoke_token("ops-1", t0()).await.unwrap());
+    assert!(s.token_by_hash(&t.hash()).await.unwrap().is_none());
+    s.insert_token("ops-1", Role::Admin, &again.hash(), &again.hint(), "cli", t0()).await.unwrap();
+    let all = s.tokens().await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert!(all[0].revoked_at.is_some() && all[1].revoked_at.is_none());
+    s.close().await;
+    // The database file holds no secret.
+    let db = std::fs::read(dir.path().join("teld.db")).unwrap();
+    let wal = std::fs::read(dir.path().join("teld.db-wal")).unwrap_or_default();
+    for bytes in [db, wal] {
+        let needle = t.expose().as_bytes();
+        assert!(!bytes.windows(needle.len()).any(|w| w == needle), "a secret reached the store");
+    }
+}

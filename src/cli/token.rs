@@ -1,0 +1,64 @@
+//! `teld token create|list|revoke`: API tokens, managed on the store directly, so it
+//! works while teld is stopped (and while it runs: SQLite serialises the writers).
+
+use std::path::Path;
+
+use crate::auth::{Role, TokenSecret};
+use crate::config::{self, Config};
+use crate::store::Store;
+
+/// Who made a token from the command line, in the store.
+const BY_CLI: &str = "cli";
+
+async fn open(config: Option<&Path>) -> anyhow::Result<Store> {
+    let c: Config = config::load_file(config, &[])?;
+    let url = match &c.store.url {
+        Some(u) => u.clone(),
+        None => Store::default_url(&c.paths.state_dir)?,
+    };
+    Ok(Store::open(&url).await?)
+}
+
+fn now() -> hifitime::Epoch {
+    // Token records carry real time (who did what when), whatever clock a daemon runs.
+    hifitime::Epoch::now().unwrap_or_else(|_| hifitime::Epoch::from_unix_seconds(0.0))
+}
+
+/// Makes a token and returns its secret, the only time it is ever shown.
+pub async fn create(config: Option<&Path>, name: &str, role: Role) -> anyhow::Result<String> {
+    anyhow::ensure!(
+        !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_graphic()),
+        "token name `{name}` must be 1-64 printable characters without spaces, e.g. `neocc-duty`"
+    );
+    let store = open(config).await?;
+    let secret = TokenSecret::generate()?;
+    let r = store.insert_token(name, role, &secret.hash(), &secret.hint(), BY_CLI, now()).await;
+    store.close().await;
+    r?;
+    Ok(secret.expose().to_string())
+}
+
+/// One line per token: id, name, role, hint, created, revoked.
+pub async fn list(config: Option<&Path>) -> anyhow::Result<String> {
+    let store = open(config).await?;
+    let tokens = store.tokens().await;
+    store.close().await;
+    let mut out = String::new();
+    for t in tokens? {
+        let created = teld_driver_protocol::time::format_utc(t.created_at);
+        let state = t.revoked_at.map_or("live".to_string(), |at| format!("revoked {at}"));
+        out.push_str(&format!(
+            "{}\t{}\t{}\t{}\tcreated {created} by {}\t{state}\n",
+            t.id, t.name, t.role, t.hint, t.created_by
+        ));
+    }
+    Ok(out)
+}
+
+pub async fn revoke(config: Option<&Path>, name: &str) -> anyhow::Result<()> {
+    let store = open(config).await?;
+    let r = store.revoke_token(name, now()).await;
+    store.close().await;
+    anyhow::ensure!(r?, "no live token is called `{name}`; `teld token list` shows them");
+    Ok(())
+}
