@@ -160,22 +160,12 @@ impl Archive {
         Ok(removed)
     }
 
-    /// Creates `root/a/b/c` as needed, fsyncing each parent that gained an entry, so
-    /// the folder of a frame survives a crash as surely as the frame.
+    /// Creates the frame's folders, each made durable (see [`super::durable`]).
     fn make_dirs(&self, dirs: &[String]) -> Result<PathBuf, IngestError> {
-        let mut path = self.root.clone();
-        for d in dirs {
-            let parent = path.clone();
-            path.push(d);
-            match fs::create_dir(&path) {
-                Ok(()) => fsync_dir(&parent)?,
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => {}
-                Err(source) => {
-                    return Err(IngestError::Io { path: path.display().to_string(), source });
-                }
-            }
-        }
-        Ok(path)
+        super::durable::make_dirs(&self.root, dirs).map_err(|source| IngestError::Io {
+            path: self.root.join(dirs.join("/")).display().to_string(),
+            source,
+        })
     }
 }
 
@@ -307,8 +297,7 @@ fn is_temp_name(name: &str) -> bool {
 
 /// Makes the folder's entries (a new file name, a new subfolder) durable.
 fn fsync_dir(dir: &Path) -> Result<(), IngestError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
+    super::durable::fsync_dir(dir)
         .map_err(|source| IngestError::Io { path: dir.display().to_string(), source })
 }
 

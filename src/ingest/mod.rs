@@ -6,6 +6,7 @@
 
 mod archive;
 mod checksum;
+mod durable;
 mod fits;
 mod inbox;
 mod meta;

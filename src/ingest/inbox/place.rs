@@ -6,6 +6,7 @@
 //! committed; until then a crash leaves it where it was, and the next start takes it
 //! again (see `super::take`).
 
+use crate::ingest::durable::{fsync_dir, make_dirs};
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -171,24 +172,6 @@ pub(super) fn release(src: &Path) -> io::Result<()> {
         fsync_dir(parent)?;
     }
     Ok(())
-}
-
-fn make_dirs(root: &Path, dirs: &[String]) -> io::Result<PathBuf> {
-    let mut path = root.to_path_buf();
-    for d in dirs {
-        let parent = path.clone();
-        path.push(d);
-        match fs::create_dir(&path) {
-            Ok(()) => fsync_dir(&parent)?,
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(path)
-}
-
-fn fsync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
 }
 
 /// Byte for byte, in pieces (frames can be large).
