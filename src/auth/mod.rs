@@ -5,8 +5,10 @@
 //! password-stretching hash would only add latency — it protects weak secrets, and
 //! these are not weak).
 
+mod caller;
 mod role;
 mod token;
 
+pub use caller::{Caller, TokenId};
 pub use role::{Role, RoleError};
 pub use token::{TokenError, TokenSecret, hash_token};
