@@ -7,6 +7,7 @@ mod frames;
 mod plan;
 mod requests;
 mod status;
+mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -45,6 +46,9 @@ pub struct ApiState {
 
 pub fn router(state: ApiState) -> Router {
     Router::new()
+        .route("/", get(web::index))
+        .route("/app.js", get(web::app_js))
+        .route("/app.css", get(web::app_css))
         .route("/healthz", get(status::healthz))
         .route("/api/v1/status", get(status::status))
         .route("/api/v1/requests", get(requests::list).post(requests::submit))

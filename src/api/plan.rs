@@ -1,18 +1,45 @@
 //! The night plan: `GET /api/v1/plan` (JSON) and `GET /api/v1/plan.svg` (picture).
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
+use serde::Deserialize;
 
-use super::ApiState;
+use super::{ApiError, ApiState};
 use crate::schedule::{PlanView, svg};
 
 pub async fn show(State(s): State<ApiState>) -> Json<PlanView> {
     Json(s.planner.view())
 }
 
-pub async fn picture(State(s): State<ApiState>) -> impl IntoResponse {
+#[derive(Deserialize)]
+pub struct PictureQuery {
+    /// Draw the daemon clock's "now" as a line (the web page's chart).
+    #[serde(default)]
+    now: bool,
+}
+
+pub async fn picture(
+    State(s): State<ApiState>,
+    q: Result<Query<PictureQuery>, QueryRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let Query(q) = q.map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            format!("{}; the one parameter is now=true|false", e.body_text()),
+        )
+    })?;
     let view = s.planner.view();
-    ([(CONTENT_TYPE, "image/svg+xml")], svg::render(&view, &view.sun_altitudes, view.span_s))
+    let now_s = q
+        .now
+        .then(|| view.night_start.as_deref().map(teld_driver_protocol::time::parse_utc))
+        .flatten()
+        .and_then(Result::ok)
+        .map(|start| (s.clock.now() - start).to_seconds());
+    let svg = svg::render_at(&view, &view.sun_altitudes, view.span_s, now_s);
+    Ok(([(CONTENT_TYPE, "image/svg+xml")], svg))
 }

@@ -20,6 +20,12 @@ fn esc(s: &str) -> String {
 
 /// `sun` holds the Sun's altitude every [`SAMPLE_S`] from the night's start.
 pub fn render(view: &PlanView, sun: &[f64], span_s: f64) -> String {
+    render_at(view, sun, span_s, None)
+}
+
+/// As [`render`], with a line at `now_s` seconds from the night's start (the web
+/// page's "where are we"), drawn only while it falls inside the night.
+pub fn render_at(view: &PlanView, sun: &[f64], span_s: f64, now_s: Option<f64>) -> String {
     let n = view.telescopes.len().max(1);
     let h = TOP + n as f64 * PANEL_H + 30.0;
     let span = span_s.max(1.0);
@@ -119,6 +125,45 @@ pub fn render(view: &PlanView, sun: &[f64], span_s: f64) -> String {
             );
         }
     }
+    if let Some(now) = now_s.filter(|t| (0.0..=span).contains(t)) {
+        let xs = x(now);
+        let _ = write!(
+            o,
+            r##"<line class="now" x1="{xs:.1}" x2="{xs:.1}" y1="{TOP}" y2="{:.1}" stroke="#d62728" stroke-width="2"><title>now</title></line>"##,
+            TOP + n as f64 * PANEL_H - 20.0
+        );
+    }
     o.push_str("</svg>\n");
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view() -> PlanView {
+        PlanView {
+            night_start: Some("2026-11-24T19:30:00".into()),
+            night_end: Some("2026-11-25T06:30:00".into()),
+            updated_at: None,
+            value: 0.0,
+            telescopes: Vec::new(),
+            unplanned: Vec::new(),
+            sun_altitudes: vec![-20.0; 66],
+            span_s: 39_600.0,
+        }
+    }
+
+    #[test]
+    fn the_now_line_is_drawn_only_inside_the_night() {
+        let v = view();
+        assert!(!render(&v, &v.sun_altitudes, v.span_s).contains(r#"class="now""#));
+        let mid = render_at(&v, &v.sun_altitudes, v.span_s, Some(v.span_s / 2.0));
+        // Half way along the plot: LEFT + (W - LEFT - RIGHT) / 2.
+        assert!(mid.contains(r#"class="now" x1="495.0""#), "{mid}");
+        for outside in [-1.0, v.span_s + 1.0] {
+            let svg = render_at(&v, &v.sun_altitudes, v.span_s, Some(outside));
+            assert!(!svg.contains(r#"class="now""#));
+        }
+    }
 }
