@@ -189,7 +189,8 @@ struct RunArgs {
     /// Overrides paths.state_dir.
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
-    /// Overrides http.listen (loopback only), e.g. 127.0.0.1:0 for any free port.
+    /// Overrides http.listen, e.g. 127.0.0.1:0 for any free port (another address
+    /// needs http.auth and TLS: docs/API.md).
     #[arg(long, value_name = "ADDR")]
     listen: Option<SocketAddr>,
     #[arg(long, value_enum, default_value_t = LogFormat::Auto)]
@@ -357,6 +358,7 @@ fn check_config(file: Option<PathBuf>) -> ExitCode {
                 c.drivers.len(),
                 c.telescopes.len()
             );
+            println!("{}", describe_http(&c.http));
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -364,6 +366,32 @@ fn check_config(file: Option<PathBuf>) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The `[http]` settings that decide who can reach the API, for `teld check-config`.
+fn describe_http(h: &config::HttpConfig) -> String {
+    let rate = |l: config::RateLimit| {
+        if l.unlimited() {
+            "unlimited".to_string()
+        } else {
+            format!("{}/s burst {}", l.per_s, l.burst)
+        }
+    };
+    let r = &h.rate_limit;
+    format!(
+        "http: {}://{} — auth {}, TLS {}{}, request timeout {} s, at most {} connections; \
+         rate per token: observer {}, operator {}, admin {}",
+        if h.tls() { "https" } else { "http" },
+        h.listen,
+        if h.auth { "on (bearer tokens)" } else { "off (every local caller is admin)" },
+        if h.tls() { "on" } else { "off" },
+        if h.allow_plaintext_remote { " (plaintext remote allowed)" } else { "" },
+        h.request_timeout_s,
+        h.max_connections,
+        rate(r.observer),
+        rate(r.operator),
+        rate(r.admin),
+    )
 }
 
 /// `teld plan --instance`: exit 0 with a valid schedule, 1 if the planner's own check

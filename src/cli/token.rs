@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::auth::{Role, TokenSecret};
+use crate::auth::{Role, TokenSecret, valid_name};
 use crate::config::{self, Config};
 use crate::store::Store;
 
@@ -27,7 +27,7 @@ fn now() -> hifitime::Epoch {
 /// Makes a token and returns its secret, the only time it is ever shown.
 pub async fn create(config: Option<&Path>, name: &str, role: Role) -> anyhow::Result<String> {
     anyhow::ensure!(
-        !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_graphic()),
+        valid_name(name),
         "token name `{name}` must be 1-64 printable characters without spaces, e.g. `neocc-duty`"
     );
     let store = open(config).await?;
