@@ -25,6 +25,8 @@ pub fn self_signed(openssl: &Path, dir: &Path) -> (PathBuf, PathBuf) {
     let out = Command::new(openssl)
         .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"])
         .args(["-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"])
+        // A server certificate, not a CA: webpki refuses a CA as the end entity.
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
         .arg("-keyout")
         .arg(&key)
         .arg("-out")
