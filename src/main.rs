@@ -54,6 +54,9 @@ enum TokenCommand {
         /// Who it is for, e.g. `neocc-duty`; unique among live tokens.
         #[arg(long)]
         name: String,
+        /// Days until it stops working (default: never).
+        #[arg(long, value_name = "DAYS")]
+        expires_days: Option<f64>,
     },
     /// List tokens (never their secrets).
     List {
@@ -254,8 +257,8 @@ fn token(cmd: TokenCommand) -> ExitCode {
     };
     let done = runtime.block_on(async {
         match cmd {
-            TokenCommand::Create { config, role, name } => {
-                let secret = token::create(config.as_deref(), &name, role).await?;
+            TokenCommand::Create { config, role, name, expires_days } => {
+                let secret = token::create(config.as_deref(), &name, role, expires_days).await?;
                 println!("{secret}");
                 eprintln!(
                     "token `{name}` ({role}) created; it is shown this once — keep it secret (teld stores only its hash)"

@@ -122,3 +122,61 @@ impl Store {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Epoch {
+        teld_driver_protocol::time::parse_utc(s).unwrap()
+    }
+
+    #[tokio::test]
+    async fn audit_rows_are_appended_and_paged_by_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&Store::default_url(dir.path()).unwrap()).await.unwrap();
+        let row = |n: u16| NewAudit {
+            at: t("2026-12-06T20:00:00"),
+            clock_at: t("2026-11-24T19:30:00"),
+            token_id: None,
+            actor: "local".into(),
+            role: Some("admin".into()),
+            peer: Some("127.0.0.1:5000".into()),
+            method: "POST".into(),
+            route: "/api/v1/requests/{id}/cancel".into(),
+            target: Some(format!("request {n}")),
+            status: 200 + n,
+            result: "ok".into(),
+            detail: Some(r#"{"message":"x"}"#.into()),
+        };
+        for n in 0..5 {
+            s.append_audit(&row(n)).await.unwrap();
+        }
+        let first = s.audit_page(0, 2).await.unwrap();
+        assert_eq!(first.iter().map(|r| r.status).collect::<Vec<_>>(), [200, 201]);
+        let rest = s.audit_page(first[1].id, 10).await.unwrap();
+        assert_eq!(rest.len(), 3);
+        assert_eq!(rest[0].target.as_deref(), Some("request 2"));
+        assert_eq!(rest[0].detail, Some(serde_json::json!({"message": "x"})));
+        assert_eq!(rest[0].clock_at, "2026-11-24T19:30:00.000000");
+    }
+
+    #[tokio::test]
+    async fn requests_remember_their_owner_and_lists_filter_by_it() {
+        use crate::auth::Role;
+        use crate::model::RequestSpec;
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&Store::default_url(dir.path()).unwrap()).await.unwrap();
+        let at = t("2026-11-24T20:00:00");
+        let ann = s.insert_token("ann", Role::Observer, &[1; 32], "h", "cli", at).await.unwrap();
+        let spec = RequestSpec::example(22.5, 20.1);
+        let mine = s.insert_request_owned(&spec, at, Some(ann)).await.unwrap().id;
+        let nobody = s.insert_request(&spec, at).await.unwrap().id;
+        assert_eq!(s.request(mine).await.unwrap().unwrap().owner, Some(ann));
+        assert_eq!(s.request(nobody).await.unwrap().unwrap().owner, None);
+        let ids = |v: Vec<crate::store::RequestRecord>| v.iter().map(|r| r.id).collect::<Vec<_>>();
+        assert_eq!(ids(s.recent_requests_of(10, Some(ann)).await.unwrap()), [mine]);
+        assert_eq!(ids(s.recent_requests_of(10, None).await.unwrap()), [nobody, mine]);
+        assert!(s.recent_requests_of(10, Some(-1)).await.unwrap().is_empty());
+    }
+}
