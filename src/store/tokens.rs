@@ -176,3 +176,30 @@ impl Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn expiring_tokens_are_live_until_their_time_and_revocable_by_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&Store::default_url(dir.path()).unwrap()).await.unwrap();
+        let t0 = Epoch::from_gregorian_utc(2026, 12, 6, 20, 0, 0, 0);
+        let until = t0 + hifitime::Duration::from_days(1.0);
+        let id = s
+            .insert_token_expiring("temp", Role::Observer, &[7; 32], "h", "ada", t0, Some(until))
+            .await
+            .unwrap();
+        let rec = s.token_by_hash(&[7; 32]).await.unwrap().unwrap();
+        assert_eq!(rec.expires_at, Some(until));
+        assert!(rec.live_at(t0) && !rec.live_at(until));
+        s.touch_token(id, t0).await.unwrap();
+        assert!(s.token(id).await.unwrap().unwrap().last_used_at.is_some());
+        assert!(s.revoke_token_id(id, t0).await.unwrap());
+        assert!(!s.revoke_token_id(id, t0).await.unwrap());
+        assert!(s.token_by_hash(&[7; 32]).await.unwrap().is_none());
+        let json = serde_json::to_value(s.token(id).await.unwrap().unwrap()).unwrap();
+        assert_eq!(json["expires_at"], "2026-12-07T20:00:00.000000");
+    }
+}
