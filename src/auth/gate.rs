@@ -9,6 +9,9 @@ use crate::store::Store;
 pub struct Auth {
     /// `http.auth`: off means every caller is [`super::Caller::local`].
     pub enabled: bool,
+    /// The whole `[http]` section, for the other layers (`request_timeout_s`,
+    /// `sse_max_per_token`).
+    pub http: HttpConfig,
     pub tokens: TokenCache,
     pub rate: RateLimiter,
     auth_failures: AtomicU64,
@@ -19,6 +22,7 @@ impl Auth {
     pub fn new(http: &HttpConfig, store: Store) -> Self {
         Auth {
             enabled: http.auth,
+            http: http.clone(),
             tokens: TokenCache::new(store),
             rate: RateLimiter::new(http.rate_limit),
             auth_failures: AtomicU64::new(0),
