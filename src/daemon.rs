@@ -48,10 +48,8 @@ pub enum StartError {
     Inbox(#[from] InboxError),
     #[error(transparent)]
     Recover(#[from] RecoverError),
-    #[error(
-        "cannot listen on {addr}: {source}; is another teld running? pick another port with --listen or http.listen"
-    )]
-    Bind { addr: std::net::SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    Listen(#[from] api::ListenError),
     #[error("paths.surveys_dir `{dir}`: {source}")]
     Survey { dir: std::path::PathBuf, source: teld_survey::SurveyError },
     #[error("survey definitions do not fit this site; change the survey or the telescopes:\n  {}", .0.join("\n  "))]
@@ -86,12 +84,10 @@ pub async fn run(
 
     let core = Core::new(initial_snapshot(&config));
     let ledger = Ledger { store: store.clone(), core: core.clone(), clock: clock.clone() };
-    let listener = api::bind(config.http.listen)
-        .await
-        .map_err(|source| StartError::Bind { addr: config.http.listen, source })?;
-    let addr = listener
-        .local_addr()
-        .map_err(|source| StartError::Bind { addr: config.http.listen, source })?;
+    let listener = api::listen(&config.http).await?;
+    let addr = axum::serve::Listener::local_addr(&listener)
+        .map_err(|source| api::ListenError::Bind { addr: config.http.listen, source })?;
+    log_access(&config.http);
     tracing::info!("listening on {addr}");
 
     let sinks = handoff_sinks(&config);
@@ -208,6 +204,7 @@ pub async fn run(
         observe: observe.clone(),
         planner: planner.clone(),
         submit_lock: Default::default(),
+        auth: Arc::new(crate::auth::Auth::new(&config.http, store.clone())),
     };
     let http = tokio::spawn(api::serve(listener, api_state, shutdown.clone()));
     // Frames other software writes: started once the store and the event stream are
@@ -247,6 +244,27 @@ pub async fn run(
     store.close().await;
     tracing::info!("teld stopped");
     Ok(())
+}
+
+/// How the API is protected, said once at start (config validation already refused
+/// the unsafe combinations).
+fn log_access(http: &crate::config::HttpConfig) {
+    let scheme = if http.tls() { "https" } else { "http" };
+    if http.auth {
+        tracing::info!(scheme, "API access: bearer tokens required (http.auth = true)");
+    } else {
+        tracing::warn!(
+            scheme,
+            "API access: http.auth is off, so every caller on this machine is an admin; \
+             set http.auth = true and create tokens with `teld token create` to give out roles"
+        );
+    }
+    if http.allow_plaintext_remote && !http.tls() && !http.listen.ip().is_loopback() {
+        tracing::warn!(
+            "API on {} without TLS (http.allow_plaintext_remote): only behind a proxy that terminates TLS",
+            http.listen
+        );
+    }
 }
 
 /// The configured handoff destinations. MQTT goes to the telemetry broker, so it is

@@ -1,6 +1,7 @@
 //! Request state changes: stored first, then announced. Everything that moves a
 //! request goes through here so the history row and the event can never disagree.
 
+use crate::auth::TokenId;
 use crate::clock::Clock;
 use crate::core::{Core, Event};
 use crate::model::{RequestId, RequestSpec, RequestState};
@@ -14,11 +15,21 @@ pub struct Ledger {
 }
 
 impl Ledger {
-    /// Stores a new request; returns once it is durable.
+    /// Stores a new request with no owner (surveys, local callers); returns once it
+    /// is durable.
     pub async fn submit(&self, spec: &RequestSpec) -> Result<RequestRecord, StoreError> {
+        self.submit_as(spec, None).await
+    }
+
+    /// Stores a new request on behalf of the token `owner`.
+    pub async fn submit_as(
+        &self,
+        spec: &RequestSpec,
+        owner: Option<TokenId>,
+    ) -> Result<RequestRecord, StoreError> {
         let at = self.clock.now();
-        let rec = self.store.insert_request(spec, at).await?;
-        tracing::info!(request = rec.id, target = %spec.target.name, priority = spec.priority, "request queued");
+        let rec = self.store.insert_request_owned(spec, at, owner).await?;
+        tracing::info!(request = rec.id, target = %spec.target.name, priority = spec.priority, owner, "request queued");
         self.announce(rec.id, RequestState::Queued, Some("submitted".into()));
         Ok(rec)
     }

@@ -54,6 +54,9 @@ enum TokenCommand {
         /// Who it is for, e.g. `neocc-duty`; unique among live tokens.
         #[arg(long)]
         name: String,
+        /// Days until it stops working (default: never).
+        #[arg(long, value_name = "DAYS")]
+        expires_days: Option<f64>,
     },
     /// List tokens (never their secrets).
     List {
@@ -189,7 +192,8 @@ struct RunArgs {
     /// Overrides paths.state_dir.
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
-    /// Overrides http.listen (loopback only), e.g. 127.0.0.1:0 for any free port.
+    /// Overrides http.listen, e.g. 127.0.0.1:0 for any free port (another address
+    /// needs http.auth and TLS: docs/API.md).
     #[arg(long, value_name = "ADDR")]
     listen: Option<SocketAddr>,
     #[arg(long, value_enum, default_value_t = LogFormat::Auto)]
@@ -253,8 +257,8 @@ fn token(cmd: TokenCommand) -> ExitCode {
     };
     let done = runtime.block_on(async {
         match cmd {
-            TokenCommand::Create { config, role, name } => {
-                let secret = token::create(config.as_deref(), &name, role).await?;
+            TokenCommand::Create { config, role, name, expires_days } => {
+                let secret = token::create(config.as_deref(), &name, role, expires_days).await?;
                 println!("{secret}");
                 eprintln!(
                     "token `{name}` ({role}) created; it is shown this once — keep it secret (teld stores only its hash)"
@@ -357,6 +361,7 @@ fn check_config(file: Option<PathBuf>) -> ExitCode {
                 c.drivers.len(),
                 c.telescopes.len()
             );
+            println!("{}", describe_http(&c.http));
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -364,6 +369,32 @@ fn check_config(file: Option<PathBuf>) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The `[http]` settings that decide who can reach the API, for `teld check-config`.
+fn describe_http(h: &config::HttpConfig) -> String {
+    let rate = |l: config::RateLimit| {
+        if l.unlimited() {
+            "unlimited".to_string()
+        } else {
+            format!("{}/s burst {}", l.per_s, l.burst)
+        }
+    };
+    let r = &h.rate_limit;
+    format!(
+        "http: {}://{} — auth {}, TLS {}{}, request timeout {} s, at most {} connections; \
+         rate per token: observer {}, operator {}, admin {}",
+        if h.tls() { "https" } else { "http" },
+        h.listen,
+        if h.auth { "on (bearer tokens)" } else { "off (every local caller is admin)" },
+        if h.tls() { "on" } else { "off" },
+        if h.allow_plaintext_remote { " (plaintext remote allowed)" } else { "" },
+        h.request_timeout_s,
+        h.max_connections,
+        rate(r.observer),
+        rate(r.operator),
+        rate(r.admin),
+    )
 }
 
 /// `teld plan --instance`: exit 0 with a valid schedule, 1 if the planner's own check

@@ -20,6 +20,14 @@ pub struct ApiError {
     pub detail: Option<Box<serde_json::Value>>,
 }
 
+/// Put into every error response's extensions, so the access layer can audit the
+/// outcome without parsing the body.
+#[derive(Debug, Clone)]
+pub struct ErrorInfo {
+    pub code: &'static str,
+    pub message: String,
+}
+
 #[derive(Serialize)]
 struct Body<'a> {
     error: Inner<'a>,
@@ -102,7 +110,9 @@ impl IntoResponse for ApiError {
                 detail: self.detail.as_deref(),
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut r = (self.status, Json(body)).into_response();
+        r.extensions_mut().insert(ErrorInfo { code: self.code, message: self.message });
+        r
     }
 }
 

@@ -1,15 +1,16 @@
 //! Archived frames: list with their quick-look, download the FITS, see the preview.
 
-use axum::Json;
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{ApiError, ApiState};
+use crate::auth::{Caller, Role};
 use crate::model::FrameId;
 use crate::store::{FrameFilter, FrameRecord};
 
@@ -31,6 +32,7 @@ pub struct FramesQuery {
 
 pub async fn list(
     State(st): State<ApiState>,
+    Extension(caller): Extension<Caller>,
     q: Result<Query<FramesQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(q) = q.map_err(|e| {
@@ -61,6 +63,7 @@ pub async fn list(
         night: q.night,
         after_id: q.after_id,
         pass: q.pass,
+        owner: caller.owner_filter(),
         limit,
     };
     let store = &st.ledger.store;
@@ -76,9 +79,10 @@ pub async fn list(
 
 pub async fn show(
     State(st): State<ApiState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let (frame, _) = find(&st, &id).await?;
+    let (frame, _) = find(&st, &caller, &id).await?;
     let quality = st.ledger.store.quality(frame.id).await?;
     Ok(Json(describe(&frame, quality)))
 }
@@ -86,9 +90,10 @@ pub async fn show(
 /// The FITS file as archived, streamed.
 pub async fn fits(
     State(st): State<ApiState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (frame, path) = find(&st, &id).await?;
+    let (frame, path) = find(&st, &caller, &id).await?;
     let file = tokio::fs::File::open(&path).await.map_err(|e| missing(&frame, &path, e))?;
     let len = file.metadata().await.map(|m| m.len()).unwrap_or(frame.bytes);
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("frame.fits").to_string();
@@ -106,9 +111,10 @@ pub async fn fits(
 
 pub async fn preview(
     State(st): State<ApiState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (frame, _) = find(&st, &id).await?;
+    let (frame, _) = find(&st, &caller, &id).await?;
     let quality = st.ledger.store.quality(frame.id).await?;
     let Some(rel) = quality.and_then(|q| q.preview) else {
         return Err(ApiError::not_found(format!(
@@ -121,7 +127,13 @@ pub async fn preview(
     Ok(([(header::CONTENT_TYPE, "image/png")], png).into_response())
 }
 
-async fn find(st: &ApiState, id: &str) -> Result<(FrameRecord, std::path::PathBuf), ApiError> {
+/// The frame, if the caller may see it: observers only frames of their own
+/// requests; another's is "does not exist", like a missing one.
+async fn find(
+    st: &ApiState,
+    caller: &Caller,
+    id: &str,
+) -> Result<(FrameRecord, std::path::PathBuf), ApiError> {
     let id: FrameId = id.parse().map_err(|_| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -130,8 +142,15 @@ async fn find(st: &ApiState, id: &str) -> Result<(FrameRecord, std::path::PathBu
         )
         .field("id")
     })?;
-    let Some(frame) = st.ledger.store.frame(id).await? else {
-        return Err(ApiError::not_found(format!("frame {id} does not exist")));
+    let store = &st.ledger.store;
+    let frame = match store.frame(id).await? {
+        Some(f)
+            if caller.may(Role::Operator)
+                || caller.owns_or_oversees(store.frame_owner(id).await?) =>
+        {
+            f
+        }
+        _ => return Err(ApiError::not_found(format!("frame {id} does not exist"))),
     };
     let path = st.observe.archive.root().join(&frame.path);
     Ok((frame, path))

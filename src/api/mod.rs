@@ -1,15 +1,21 @@
 //! HTTP API (axum), versioned under `/api/v1`. Every error is JSON
 //! `{"error": {"code", "message", "field"?}}` with a 4xx that fits.
 
+pub mod access;
+mod audit_api;
+pub mod authn;
 mod body;
 mod error;
 mod frames;
+mod listener;
 mod plan;
 mod requests;
 mod status;
+mod tls;
+mod tokens;
 mod web;
+mod whoami;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -18,14 +24,17 @@ use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::Auth;
 use crate::clock::Clock;
-use crate::config::SiteConfig;
+use crate::config::{HttpConfig, SiteConfig};
 use crate::core::Core;
 use crate::ledger::Ledger;
 use crate::observe::ObserveContext;
 use crate::schedule::Planner;
 
-pub use error::ApiError;
+pub use error::{ApiError, ErrorInfo};
+pub use listener::{ApiListener, Peer};
+pub use tls::TlsError;
 
 /// Largest request body: a follow-up request is a few hundred bytes; 64 KiB leaves
 /// room for long notes without letting a client make the daemon buffer megabytes.
@@ -42,6 +51,8 @@ pub struct ApiState {
     /// Serialises submissions, so two with the same `external_id` cannot both pass
     /// the duplicate check.
     pub submit_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Tokens, rate limits and the auth counters (access layer, `authn.rs`).
+    pub auth: Arc<Auth>,
 }
 
 pub fn router(state: ApiState) -> Router {
@@ -60,24 +71,49 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/frames/{id}/preview.png", get(frames::preview))
         .route("/api/v1/plan", get(plan::show))
         .route("/api/v1/plan.svg", get(plan::picture))
+        .route("/api/v1/whoami", get(whoami::show))
+        .route("/api/v1/tokens", get(tokens::list).post(tokens::create))
+        .route("/api/v1/tokens/{id}/revoke", axum::routing::post(tokens::revoke))
+        .route("/api/v1/audit", get(audit_api::page))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        // Runs after routing (it needs the matched route's template), before any
+        // handler or body extraction.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), authn::authn))
         .with_state(state)
 }
 
-/// Binds `addr`; the caller logs the bound address (port 0 picks a free one).
-pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    TcpListener::bind(addr).await
+#[derive(Debug, thiserror::Error)]
+pub enum ListenError {
+    #[error(
+        "cannot listen on {addr}: {source}; is another teld running? pick another port with --listen or http.listen"
+    )]
+    Bind { addr: std::net::SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+}
+
+/// Binds `http.listen` (TLS when configured); the caller logs the bound address
+/// (port 0 picks a free one).
+pub async fn listen(http: &HttpConfig) -> Result<ApiListener, ListenError> {
+    let tls = match (&http.tls_cert, &http.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
+        _ => None,
+    };
+    let bind_err = |source| ListenError::Bind { addr: http.listen, source };
+    let tcp = TcpListener::bind(http.listen).await.map_err(bind_err)?;
+    ApiListener::start(tcp, tls, http.max_connections).map_err(bind_err)
 }
 
 /// Serves until `shutdown`, then finishes requests in flight.
 pub async fn serve(
-    listener: TcpListener,
+    listener: ApiListener,
     state: ApiState,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    let app = router(state).into_make_service_with_connect_info::<Peer>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
 }

@@ -1,21 +1,24 @@
 //! Observers' requests: submit, list, show, cancel.
 
-use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::body::JsonBody;
 use super::{ApiError, ApiState};
+use crate::auth::Caller;
 use crate::model::{RequestId, RequestSpec, RequestState, SubmitContext};
+use crate::store::RequestRecord;
 
 /// Stores the request, then answers 201: the id in the answer is only ever one the
 /// store has committed.
 pub async fn submit(
     State(st): State<ApiState>,
+    Extension(caller): Extension<Caller>,
     JsonBody(spec): JsonBody<RequestSpec>,
 ) -> Result<impl IntoResponse, ApiError> {
     let now = st.clock.now();
@@ -47,7 +50,9 @@ pub async fn submit(
             .requests_in(&open)
             .await?
             .into_iter()
-            .find(|r| r.spec.external_id.as_ref() == Some(x))
+            // Per submitter: another observer's id is theirs to reuse, and naming
+            // their request here would show it exists.
+            .find(|r| r.spec.external_id.as_ref() == Some(x) && r.owner == caller.token_id)
         {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
@@ -61,7 +66,7 @@ pub async fn submit(
             .detail(json!({ "existing_id": dup.id })));
         }
     }
-    let rec = st.ledger.submit(&spec).await?;
+    let rec = st.ledger.submit_as(&spec, caller.token_id).await?;
     replan(&st);
     let location = format!("/api/v1/requests/{}", rec.id);
     let body = json!({
@@ -84,6 +89,7 @@ const LIST_MAX: u32 = 1000;
 
 pub async fn list(
     State(st): State<ApiState>,
+    Extension(caller): Extension<Caller>,
     q: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(q) = q.map_err(|e| {
@@ -95,7 +101,7 @@ pub async fn list(
         .field("limit")
     })?;
     let limit = q.limit.unwrap_or(LIST_DEFAULT).clamp(1, LIST_MAX);
-    let recs = st.ledger.store.recent_requests(limit).await?;
+    let recs = st.ledger.store.recent_requests_of(limit, caller.owner_filter()).await?;
     let items: Vec<Value> = recs
         .iter()
         .map(|r| {
@@ -126,22 +132,27 @@ fn parse_id(id: &str) -> Result<RequestId, ApiError> {
     })
 }
 
+/// The request, if the caller may see it. Someone else's is "does not exist" to an
+/// observer, exactly like a missing one, so ids cannot be probed.
+async fn visible(st: &ApiState, caller: &Caller, id: RequestId) -> Result<RequestRecord, ApiError> {
+    match st.ledger.store.request(id).await? {
+        Some(rec) if caller.owns_or_oversees(rec.owner) => Ok(rec),
+        _ => Err(ApiError::not_found(format!("request {id} does not exist"))),
+    }
+}
+
 /// Cancels a request that is not yet being observed; its time goes back to the plan
 /// at the executors' next look (woken at once).
 pub async fn cancel(
     State(st): State<ApiState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
-    let Some(rec) = st.ledger.store.request(id).await? else {
-        return Err(ApiError::not_found(format!("request {id} does not exist")));
-    };
+    let rec = visible(&st, &caller, id).await?;
     let open = [RequestState::Queued, RequestState::Scheduled];
-    if !st
-        .ledger
-        .transition(id, &open, RequestState::Cancelled, Some("cancelled by an observer"))
-        .await?
-    {
+    let detail = format!("cancelled by {}", caller.name);
+    if !st.ledger.transition(id, &open, RequestState::Cancelled, Some(&detail)).await? {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "not_cancellable",
@@ -171,13 +182,12 @@ fn replan(st: &ApiState) {
 
 pub async fn show(
     State(st): State<ApiState>,
+    Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
     let store = &st.ledger.store;
-    let Some(rec) = store.request(id).await? else {
-        return Err(ApiError::not_found(format!("request {id} does not exist")));
-    };
+    let rec = visible(&st, &caller, id).await?;
     let history = store.request_events(id).await?;
     let observations = store.observations_for(id).await?;
     let frames = store.frames_for(id).await?;

@@ -32,6 +32,13 @@ impl Caller {
     pub fn owns_or_oversees(&self, owner: Option<TokenId>) -> bool {
         self.role >= Role::Operator || (owner.is_some() && owner == self.token_id)
     }
+
+    /// For listings: `None` = everything (operators and up), `Some(id)` = only what
+    /// token `id` owns. An observer without a token cannot exist (local callers are
+    /// admins); should one appear, -1 matches nothing, so it fails closed.
+    pub fn owner_filter(&self) -> Option<TokenId> {
+        (self.role < Role::Operator).then(|| self.token_id.unwrap_or(-1))
+    }
 }
 
 /// Written by hand so no future field (or a secret put here by mistake) reaches a log.
@@ -54,6 +61,8 @@ mod tests {
         let op = Caller { role: Role::Operator, ..obs.clone() };
         assert!(op.owns_or_oversees(Some(4)) && op.owns_or_oversees(None));
         assert!(Caller::local().may(Role::Admin));
+        assert_eq!(obs.owner_filter(), Some(3));
+        assert_eq!(op.owner_filter(), None);
         assert_eq!(format!("{obs:?}"), "Caller(ann as observer)");
     }
 }

@@ -5,10 +5,15 @@
 //! password-stretching hash would only add latency — it protects weak secrets, and
 //! these are not weak).
 
+mod cache;
 mod caller;
+mod gate;
+pub mod rate;
 mod role;
 mod token;
 
+pub use cache::{TTL as TOKEN_CACHE_TTL, TokenCache};
 pub use caller::{Caller, TokenId};
+pub use gate::Auth;
 pub use role::{Role, RoleError};
-pub use token::{TokenError, TokenSecret, hash_token};
+pub use token::{PREFIX as TOKEN_PREFIX, TokenError, TokenSecret, hash_token, valid_name};

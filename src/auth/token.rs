@@ -51,6 +51,11 @@ impl TokenSecret {
     }
 }
 
+/// Token names appear in logs and the audit log: short, printable, no spaces.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_graphic())
+}
+
 /// What the store keeps of a token, and what a presented token is looked up by.
 pub fn hash_token(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()

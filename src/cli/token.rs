@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::auth::{Role, TokenSecret};
+use crate::auth::{Role, TokenSecret, valid_name};
 use crate::config::{self, Config};
 use crate::store::Store;
 
@@ -25,14 +25,29 @@ fn now() -> hifitime::Epoch {
 }
 
 /// Makes a token and returns its secret, the only time it is ever shown.
-pub async fn create(config: Option<&Path>, name: &str, role: Role) -> anyhow::Result<String> {
+pub async fn create(
+    config: Option<&Path>,
+    name: &str,
+    role: Role,
+    expires_days: Option<f64>,
+) -> anyhow::Result<String> {
     anyhow::ensure!(
-        !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_graphic()),
+        valid_name(name),
         "token name `{name}` must be 1-64 printable characters without spaces, e.g. `neocc-duty`"
     );
+    if let Some(d) = expires_days {
+        anyhow::ensure!(
+            d.is_finite() && d > 0.0 && d <= 3650.0,
+            "--expires-days must be above 0 and at most 3650, got {d}; leave it out for a token that never expires"
+        );
+    }
     let store = open(config).await?;
     let secret = TokenSecret::generate()?;
-    let r = store.insert_token(name, role, &secret.hash(), &secret.hint(), BY_CLI, now()).await;
+    let at = now();
+    let expires = expires_days.map(|d| at + hifitime::Duration::from_days(d));
+    let r = store
+        .insert_token_expiring(name, role, &secret.hash(), &secret.hint(), BY_CLI, at, expires)
+        .await;
     store.close().await;
     r?;
     Ok(secret.expose().to_string())
@@ -46,7 +61,16 @@ pub async fn list(config: Option<&Path>) -> anyhow::Result<String> {
     let mut out = String::new();
     for t in tokens? {
         let created = teld_driver_protocol::time::format_utc(t.created_at);
-        let state = t.revoked_at.map_or("live".to_string(), |at| format!("revoked {at}"));
+        let state = match (&t.revoked_at, t.expires_at) {
+            (Some(at), _) => format!("revoked {at}"),
+            (None, Some(e)) if !t.live_at(now()) => {
+                format!("expired {}", teld_driver_protocol::time::format_utc(e))
+            }
+            (None, Some(e)) => {
+                format!("live until {}", teld_driver_protocol::time::format_utc(e))
+            }
+            (None, None) => "live".to_string(),
+        };
         out.push_str(&format!(
             "{}\t{}\t{}\t{}\tcreated {created} by {}\t{state}\n",
             t.id, t.name, t.role, t.hint, t.created_by

@@ -2,6 +2,7 @@
 //! simulated observatory; a site's file replaces it. Secrets come from the
 //! environment (`TELD__SECTION__KEY=value`), never from files in a repository.
 
+mod http;
 mod inbox;
 mod load;
 mod types;

@@ -78,12 +78,54 @@ fn syntax_error_names_the_position() {
 }
 
 #[test]
-fn non_loopback_listen_is_refused_until_auth_exists() {
-    let e =
-        load_str(DEFAULT_CONFIG, "default", env(&[("TELD__HTTP__LISTEN", "\"192.168.1.5:8080\"")]))
-            .unwrap_err()
-            .to_string();
-    assert!(e.contains("http.listen") && e.contains("loopback"), "{e}");
+fn non_loopback_listen_needs_auth_then_tls() {
+    let load = |vars: &[(&str, &str)]| load_str(DEFAULT_CONFIG, "default", env(vars));
+    let remote = ("TELD__HTTP__LISTEN", "\"192.168.1.5:8080\"");
+    let e = load(&[remote]).unwrap_err().to_string();
+    assert!(e.contains("http.listen") && e.contains("http.auth is off"), "{e}");
+    assert!(e.contains("teld token create"), "says what to do: {e}");
+    // Auth on but no TLS: tokens would travel in clear.
+    let e = load(&[remote, ("TELD__HTTP__AUTH", "true")]).unwrap_err().to_string();
+    assert!(e.contains("http.tls_cert") && e.contains("in clear"), "{e}");
+    assert!(!e.contains("http.auth is off"), "{e}");
+    // Behind a TLS-terminating proxy the operator may say so.
+    let c = load(&[
+        remote,
+        ("TELD__HTTP__AUTH", "true"),
+        ("TELD__HTTP__ALLOW_PLAINTEXT_REMOTE", "true"),
+    ])
+    .unwrap();
+    assert!(c.http.auth && !c.http.tls());
+    // Loopback with auth off stays the default.
+    let c = load(&[]).unwrap();
+    assert!(!c.http.auth && c.http.listen.ip().is_loopback());
+    assert_eq!(c.http.rate_limit.observer.per_s, 5.0);
+    assert!(c.http.rate_limit.admin.unlimited());
+}
+
+#[test]
+fn http_tls_files_come_in_pairs_and_limits_are_checked() {
+    let e = load_str(
+        DEFAULT_CONFIG,
+        "default",
+        env(&[
+            ("TELD__HTTP__TLS_CERT", "/nonexistent/cert.pem"),
+            ("TELD__HTTP__REQUEST_TIMEOUT_S", "0"),
+            ("TELD__HTTP__MAX_CONNECTIONS", "0"),
+            ("TELD__HTTP__RATE_LIMIT__OBSERVER", "{ per_s = 2.0, burst = 0 }"),
+        ]),
+    )
+    .unwrap_err()
+    .to_string();
+    for needle in [
+        "http.tls_key: tls_cert is set without tls_key",
+        "http.tls_cert: /nonexistent/cert.pem is not a readable file",
+        "http.request_timeout_s",
+        "http.max_connections",
+        "http.rate_limit.observer.burst",
+    ] {
+        assert!(e.contains(needle), "missing `{needle}` in: {e}");
+    }
 }
 
 #[test]

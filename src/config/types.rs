@@ -122,19 +122,139 @@ pub struct StoreConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
-    /// Loopback by default: control endpoints must not be reachable from the network
-    /// until access control is configured.
+    /// Loopback by default. Another address needs `auth = true` (and TLS, or
+    /// `allow_plaintext_remote`): docs/API.md, "TLS and the loopback rule".
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
+    /// Every `/api/v1` call needs `Authorization: Bearer teld_…` (`teld token create`).
+    /// Off: every caller is a local admin, which only loopback may allow.
+    #[serde(default)]
+    pub auth: bool,
+    /// PEM certificate chain and private key: both or neither. With them teld speaks
+    /// only HTTPS on `listen`.
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
+    /// Plain HTTP on a non-loopback address with auth on: only behind a proxy that
+    /// terminates TLS, or bearer tokens cross the network in clear.
+    #[serde(default)]
+    pub allow_plaintext_remote: bool,
+    /// Longest time to produce a response head (streams may run longer).
+    #[serde(default = "default_http_request_timeout")]
+    pub request_timeout_s: f64,
+    /// Open connections at most; more wait in the kernel's backlog. Bounds what
+    /// idle or slow clients can hold (there is no header-read timeout).
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Live event streams per token at most (admins are exempt).
+    #[serde(default = "default_sse_max_per_token")]
+    pub sse_max_per_token: u32,
+    /// Requests per second and burst per token, by role.
+    #[serde(default)]
+    pub rate_limit: RateLimits,
 }
 
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
 }
 
+/// Longer than any handler needs (a plan repair is milliseconds, a FITS head is
+/// immediate), short enough that a stuck store does not pin connections for minutes.
+fn default_http_request_timeout() -> f64 {
+    30.0
+}
+
+/// Room for hundreds of live-event clients plus benchmarks, far below the file
+/// descriptor limit of the systemd unit.
+fn default_max_connections() -> usize {
+    2048
+}
+
+/// A browser tab or two, with reconnects, per person.
+fn default_sse_max_per_token() -> u32 {
+    16
+}
+
 impl Default for HttpConfig {
     fn default() -> Self {
-        HttpConfig { listen: default_listen() }
+        HttpConfig {
+            listen: default_listen(),
+            auth: false,
+            tls_cert: None,
+            tls_key: None,
+            allow_plaintext_remote: false,
+            request_timeout_s: default_http_request_timeout(),
+            max_connections: default_max_connections(),
+            sse_max_per_token: default_sse_max_per_token(),
+            rate_limit: RateLimits::default(),
+        }
+    }
+}
+
+impl HttpConfig {
+    pub fn tls(&self) -> bool {
+        self.tls_cert.is_some() && self.tls_key.is_some()
+    }
+}
+
+/// One token bucket per token: `per_s` sustained, `burst` at once. `per_s = 0`: unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    pub per_s: f64,
+    pub burst: u32,
+}
+
+impl RateLimit {
+    pub const UNLIMITED: RateLimit = RateLimit { per_s: 0.0, burst: 0 };
+
+    pub fn unlimited(&self) -> bool {
+        self.per_s == 0.0
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimits {
+    /// A person with a script: a few calls a second, a page load's burst.
+    #[serde(default = "default_observer_rate")]
+    pub observer: RateLimit,
+    /// Control panels poll more.
+    #[serde(default = "default_operator_rate")]
+    pub operator: RateLimit,
+    /// Unlimited: admins run benchmarks and contract tests.
+    #[serde(default = "default_admin_rate")]
+    pub admin: RateLimit,
+}
+
+fn default_observer_rate() -> RateLimit {
+    RateLimit { per_s: 5.0, burst: 30 }
+}
+fn default_operator_rate() -> RateLimit {
+    RateLimit { per_s: 20.0, burst: 60 }
+}
+fn default_admin_rate() -> RateLimit {
+    RateLimit::UNLIMITED
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            observer: default_observer_rate(),
+            operator: default_operator_rate(),
+            admin: default_admin_rate(),
+        }
+    }
+}
+
+impl RateLimits {
+    pub fn for_role(&self, role: crate::auth::Role) -> RateLimit {
+        match role {
+            crate::auth::Role::Observer => self.observer,
+            crate::auth::Role::Operator => self.operator,
+            crate::auth::Role::Admin => self.admin,
+        }
     }
 }
 

@@ -29,15 +29,7 @@ pub fn check(c: &Config) -> Vec<ConfigIssue> {
         bad("site.height_m".into(), format!("must be in [-500, 9000] metres, got {}", s.height_m));
     }
 
-    if !c.http.listen.ip().is_loopback() {
-        bad(
-            "http.listen".into(),
-            format!(
-                "{} is not a loopback address; teld has no access control yet, so its control API may only listen on 127.0.0.1 or ::1",
-                c.http.listen
-            ),
-        );
-    }
+    super::http::check(&c.http, &mut bad);
 
     if let Some(url) = &c.store.url
         && !url.starts_with("sqlite:")

@@ -1,6 +1,7 @@
 //! Looking frames up for the API and the pipeline: one by id, or a filtered page.
 
 use super::{FrameRecord, Store, StoreError, time};
+use crate::auth::TokenId;
 use crate::model::{FrameId, RequestId};
 
 /// Which frames to list; every field narrows the list. Pages go by id: pass the last
@@ -15,6 +16,8 @@ pub struct FrameFilter {
     pub after_id: Option<FrameId>,
     /// `Some(true)`: passed quick-look; `Some(false)`: failed it.
     pub pass: Option<bool>,
+    /// Only frames of requests this token submitted (what an observer may see).
+    pub owner: Option<TokenId>,
     pub limit: u32,
 }
 
@@ -47,6 +50,19 @@ impl Store {
         row.map(record).transpose()
     }
 
+    /// The token that submitted the request a frame belongs to: `None` for frames of
+    /// no request or of a request no token owns.
+    pub async fn frame_owner(&self, id: FrameId) -> Result<Option<TokenId>, StoreError> {
+        let owner: Option<Option<i64>> = sqlx::query_scalar(
+            "SELECT r.owner_token_id FROM frames f JOIN requests r ON r.id = f.request_id
+             WHERE f.id = ?1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(owner.flatten())
+    }
+
     pub async fn list_frames(&self, f: &FrameFilter) -> Result<Vec<FrameRecord>, StoreError> {
         let night_prefix = f.night.as_ref().map(|n| format!("{n}/%"));
         let rows: Vec<Row> = sqlx::query_as(
@@ -58,6 +74,7 @@ impl Store {
                AND (?4 IS NULL OR f.path LIKE ?4)
                AND (?5 IS NULL OR f.id > ?5)
                AND (?6 IS NULL OR q.pass = ?6)
+               AND (?8 IS NULL OR f.request_id IN (SELECT id FROM requests WHERE owner_token_id = ?8))
              ORDER BY f.id LIMIT ?7",
         )
         .bind(f.request_id)
@@ -67,6 +84,7 @@ impl Store {
         .bind(f.after_id)
         .bind(f.pass)
         .bind(i64::from(f.limit))
+        .bind(f.owner)
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter().map(record).collect()

@@ -4,6 +4,7 @@ use hifitime::Epoch;
 use serde::Serialize;
 
 use super::{Store, StoreError, time};
+use crate::auth::TokenId;
 use crate::model::{RequestId, RequestSpec, RequestState};
 
 #[derive(Debug, Clone, Serialize)]
@@ -16,6 +17,10 @@ pub struct RequestRecord {
     pub submitted_at: Epoch,
     #[serde(with = "teld_driver_protocol::time::utc")]
     pub updated_at: Epoch,
+    /// The token that submitted it; `None` for local callers, surveys and old rows.
+    /// Not serialised: who may see it is the API's decision, not the record's.
+    #[serde(skip)]
+    pub owner: Option<TokenId>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -26,10 +31,17 @@ pub struct RequestEvent {
     pub detail: Option<String>,
 }
 
-type Row = (i64, String, String, i64, String, String);
+type Row = (i64, String, String, i64, String, String, Option<i64>);
+
+/// The columns [`decode`]/[`record`] reads, in its order (a macro so queries stay `&'static str`).
+macro_rules! request_columns {
+    () => {
+        "id, spec, state, attempts, submitted_at, updated_at, owner_token_id"
+    };
+}
 
 fn decode(row: Row) -> Result<RequestRecord, StoreError> {
-    let (id, spec, state, attempts, submitted, updated) = row;
+    let (id, spec, state, attempts, submitted, updated, owner) = row;
     let spec: RequestSpec = serde_json::from_str(&spec)
         .map_err(|e| StoreError::Corrupt { what: format!("request {id} spec: {e}") })?;
     let state = RequestState::parse(&state)
@@ -41,6 +53,7 @@ fn decode(row: Row) -> Result<RequestRecord, StoreError> {
         attempts: attempts.try_into().unwrap_or(u32::MAX),
         submitted_at: time::decode(&submitted)?,
         updated_at: time::decode(&updated)?,
+        owner,
     })
 }
 
@@ -52,17 +65,28 @@ impl Store {
         spec: &RequestSpec,
         at: Epoch,
     ) -> Result<RequestRecord, StoreError> {
+        self.insert_request_owned(spec, at, None).await
+    }
+
+    /// [`Store::insert_request`] on behalf of the token `owner`.
+    pub async fn insert_request_owned(
+        &self,
+        spec: &RequestSpec,
+        at: Epoch,
+        owner: Option<TokenId>,
+    ) -> Result<RequestRecord, StoreError> {
         let json = serde_json::to_string(spec)
             .map_err(|e| StoreError::Corrupt { what: format!("request spec: {e}") })?;
         let now = time::encode(at);
         let mut tx = self.pool.begin().await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO requests (spec, priority, state, submitted_at, updated_at)
-             VALUES (?1, ?2, 'queued', ?3, ?3) RETURNING id",
+            "INSERT INTO requests (spec, priority, state, submitted_at, updated_at, owner_token_id)
+             VALUES (?1, ?2, 'queued', ?3, ?3, ?4) RETURNING id",
         )
         .bind(&json)
         .bind(spec.priority as i64)
         .bind(&now)
+        .bind(owner)
         .fetch_one(&mut *tx)
         .await?;
         sqlx::query(
@@ -80,14 +104,13 @@ impl Store {
             attempts: 0,
             submitted_at: at,
             updated_at: at,
+            owner,
         })
     }
 
     pub async fn request(&self, id: RequestId) -> Result<Option<RequestRecord>, StoreError> {
         let row: Option<Row> =
-            sqlx::query_as(
-                "SELECT id, spec, state, attempts, submitted_at, updated_at FROM requests WHERE id = ?1",
-            )
+            sqlx::query_as(concat!("SELECT ", request_columns!(), " FROM requests WHERE id = ?1"))
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -121,10 +144,11 @@ impl Store {
     ) -> Result<Vec<RequestRecord>, StoreError> {
         let mut out = Vec::new();
         for s in states {
-            let rows: Vec<Row> = sqlx::query_as(
-                "SELECT id, spec, state, attempts, submitted_at, updated_at FROM requests
-                 WHERE state = ?1",
-            )
+            let rows: Vec<Row> = sqlx::query_as(concat!(
+                "SELECT ",
+                request_columns!(),
+                " FROM requests WHERE state = ?1"
+            ))
             .bind(s.as_str())
             .fetch_all(&self.pool)
             .await?;
@@ -157,11 +181,23 @@ impl Store {
 
     /// The newest `limit` requests.
     pub async fn recent_requests(&self, limit: u32) -> Result<Vec<RequestRecord>, StoreError> {
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT id, spec, state, attempts, submitted_at, updated_at FROM requests
-             ORDER BY id DESC LIMIT ?1",
-        )
+        self.recent_requests_of(limit, None).await
+    }
+
+    /// The newest `limit` requests, only those of token `owner` if given.
+    pub async fn recent_requests_of(
+        &self,
+        limit: u32,
+        owner: Option<TokenId>,
+    ) -> Result<Vec<RequestRecord>, StoreError> {
+        let rows: Vec<Row> = sqlx::query_as(concat!(
+            "SELECT ",
+            request_columns!(),
+            " FROM requests WHERE (?2 IS NULL OR owner_token_id = ?2)
+             ORDER BY id DESC LIMIT ?1"
+        ))
         .bind(limit as i64)
+        .bind(owner)
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter().map(decode).collect()

@@ -58,7 +58,7 @@ pub fn post_json(addr: SocketAddr, path: &str, body: &str) -> Reply {
     request(addr, "POST", path, Some("application/json"), body.as_bytes())
 }
 
-fn parse(raw: &[u8]) -> Reply {
+pub fn parse(raw: &[u8]) -> Reply {
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("HTTP header end");
     let head = String::from_utf8_lossy(&raw[..split]);
     let mut lines = head.split("\r\n");

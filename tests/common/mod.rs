@@ -1,8 +1,10 @@
 //! Shared helpers for the end-to-end tests.
 #![allow(dead_code)]
 
+pub mod auth;
 pub mod daemon;
 pub mod http;
 pub mod mqtt;
 pub mod peers;
+pub mod tls;
 pub mod webhook;
