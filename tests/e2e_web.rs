@@ -7,9 +7,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
-use common::daemon::{Teld, TestSite, teld_bin};
+use common::auth::{AUTH_ON, call, create_token};
+use common::daemon::{Teld, TestSite};
 use common::http;
 use common::peers::require;
 
@@ -24,16 +24,6 @@ fn browser() -> Option<(PathBuf, PathBuf)> {
         .then_some((dir, chromium))
 }
 
-fn token(site: &TestSite, role: &str, name: &str) -> String {
-    let out = Command::new(teld_bin())
-        .args(["token", "create", "--role", role, "--name", name, "--config"])
-        .arg(&site.config)
-        .output()
-        .expect("run teld token create");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
 #[test]
 fn observers_and_operators_use_the_web_page_in_a_real_browser() {
     let Some((dir, chromium)) = require(
@@ -43,14 +33,10 @@ fn observers_and_operators_use_the_web_page_in_a_real_browser() {
     ) else {
         return;
     };
-    let site = TestSite::new(
-        "web",
-        &[("listen = \"127.0.0.1:0\"", "listen = \"127.0.0.1:0\"\nauth = true")],
-        "",
-    );
+    let site = TestSite::new("web", &[AUTH_ON], "");
     // Tokens are made on the store before teld starts, as an admin would.
-    let observer = token(&site, "observer", "web-observer");
-    let operator = token(&site, "operator", "web-operator");
+    let observer = create_token(&site, "observer", "web-observer");
+    let operator = create_token(&site, "operator", "web-operator");
     let teld = Teld::start(&site, "2026-11-24T19:30:00", 60.0);
 
     // The page itself is public and locked down; the API behind it is not public.
@@ -81,11 +67,20 @@ fn observers_and_operators_use_the_web_page_in_a_real_browser() {
     );
     assert!(stdout.contains("all scenarios passed"), "{stdout}");
 
-    // The server, not only the page, enforced the roles: the park came from the
-    // operator, and the observer's attempt left a refusal in the audit log.
-    let parked = teld.wait_for(Duration::from_secs(10), || {
-        let s = teld.get("/api/v1/status");
-        (s["telescopes"]["t1"]["mount"]["at_park"] == true).then_some(s)
-    });
-    assert_eq!(parked["telescopes"]["t1"]["mount"]["at_park"], true);
+    // The server, not only the page, enforced the roles: the mount is parked, the
+    // park is the operator's in the audit log and the observer's attempt a refusal.
+    let admin = create_token(&site, "admin", "web-admin");
+    let status = call(teld.addr, "GET", "/api/v1/status", Some(&operator), "").json();
+    assert_eq!(status["telescopes"]["t1"]["mount"]["at_park"], true, "{status}");
+    let audit = call(teld.addr, "GET", "/api/v1/audit?limit=500", Some(&admin), "").json();
+    let rows = audit["entries"].as_array().cloned().unwrap_or_default();
+    let park_by = |actor: &str, status: u64| {
+        rows.iter().any(|r| {
+            r["actor"] == actor
+                && r["route"].as_str().unwrap_or("").ends_with("/actions/{action}")
+                && r["status"] == status
+        })
+    };
+    assert!(park_by("web-operator", 200), "no park by the operator in the audit log: {audit}");
+    assert!(park_by("web-observer", 403), "no refused park of the observer: {audit}");
 }

@@ -129,7 +129,7 @@ pub fn render_at(view: &PlanView, sun: &[f64], span_s: f64, now_s: Option<f64>) 
         let xs = x(now);
         let _ = write!(
             o,
-            r##"<line class="now" x1="{xs:.1}" x2="{xs:.1}" y1="{TOP}" y2="{:.1}" stroke="#d62728" stroke-width="2"><title>now</title></line>"##,
+            r##"<line class="now" x1="{xs:.1}" x2="{xs:.1}" y1="{TOP}" y2="{:.1}" stroke="#ffb000" stroke-width="2" stroke-dasharray="6 3"><title>now</title></line>"##,
             TOP + n as f64 * PANEL_H - 20.0
         );
     }
