@@ -264,6 +264,11 @@ fn observers_see_only_their_own_requests_and_frames() {
     let r =
         call(addr, "POST", &format!("/api/v1/requests/{other_id}/cancel"), Some(&s.operator), "");
     assert!(r.status == 200 || r.status == 409, "{}", r.text());
+    if r.status == 200 {
+        let q = call(addr, "GET", &format!("/api/v1/requests/{other_id}"), Some(&s.observer2), "");
+        let last = q.json()["history"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last["detail"], "cancelled by operator olga", "{last}");
+    }
 }
 
 #[test]

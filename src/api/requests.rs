@@ -151,7 +151,12 @@ pub async fn cancel(
     let id = parse_id(&id)?;
     let rec = visible(&st, &caller, id).await?;
     let open = [RequestState::Queued, RequestState::Scheduled];
-    let detail = format!("cancelled by {}", caller.name);
+    // The submitter withdrawing it, or staff cancelling someone else's.
+    let detail = if rec.owner == caller.token_id {
+        format!("cancelled by an observer ({})", caller.name)
+    } else {
+        format!("cancelled by {} {}", caller.role, caller.name)
+    };
     if !st.ledger.transition(id, &open, RequestState::Cancelled, Some(&detail)).await? {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
