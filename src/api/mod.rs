@@ -2,12 +2,16 @@
 //! `{"error": {"code", "message", "field"?}}` with a 4xx that fits.
 
 mod body;
+mod drivers;
 mod error;
+mod events;
 mod frames;
 mod plan;
 mod requests;
 mod status;
+mod telescopes;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -20,8 +24,10 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::config::SiteConfig;
 use crate::core::Core;
+use crate::devices::DriverHandle;
+use crate::feed::Feed;
 use crate::ledger::Ledger;
-use crate::observe::ObserveContext;
+use crate::observe::{Controls, ObserveContext};
 use crate::schedule::Planner;
 
 pub use error::ApiError;
@@ -41,6 +47,12 @@ pub struct ApiState {
     /// Serialises submissions, so two with the same `external_id` cannot both pass
     /// the duplicate check.
     pub submit_lock: Arc<tokio::sync::Mutex<()>>,
+    /// The live feed served as server-sent events.
+    pub feed: Arc<Feed>,
+    /// Each telescope's control mode, and the telescope for operator actions.
+    pub controls: Arc<Controls>,
+    /// Driver supervisors, for restarts on request.
+    pub drivers: Arc<BTreeMap<String, DriverHandle>>,
 }
 
 pub fn router(state: ApiState) -> Router {
@@ -56,6 +68,15 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/frames/{id}/preview.png", get(frames::preview))
         .route("/api/v1/plan", get(plan::show))
         .route("/api/v1/plan.svg", get(plan::picture))
+        .route("/api/v1/telescopes", get(telescopes::list))
+        .route("/api/v1/telescopes/{name}", get(telescopes::show))
+        .route(
+            "/api/v1/telescopes/{name}/actions/{action}",
+            axum::routing::post(telescopes::action),
+        )
+        .route("/api/v1/drivers", get(drivers::list))
+        .route("/api/v1/drivers/{name}/restart", axum::routing::post(drivers::restart))
+        .route("/api/v1/events", get(events::stream))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))

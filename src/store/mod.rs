@@ -5,6 +5,7 @@
 //! before the API acknowledges it, and every state change is a new row, never an
 //! overwrite without history.
 
+mod control;
 mod error;
 mod frame_query;
 mod frames;
@@ -25,6 +26,7 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+pub use control::ControlRecord;
 pub use error::StoreError;
 pub use frame_query::FrameFilter;
 pub use frames::{FrameRecord, NewFrame};
