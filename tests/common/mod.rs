@@ -5,4 +5,5 @@ pub mod daemon;
 pub mod http;
 pub mod mqtt;
 pub mod peers;
+pub mod sse;
 pub mod webhook;
