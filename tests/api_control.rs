@@ -181,3 +181,26 @@ fn the_mode_survives_a_restart_and_a_held_telescope_is_not_taken() {
     assert_eq!((status, resume["control"]["mode"].as_str()), (200, Some("auto")), "{resume}");
     teld.wait_state(id, "completed", Duration::from_secs(120));
 }
+
+#[test]
+fn drivers_are_listed_and_a_restart_starts_a_new_process() {
+    let site = TestSite::new("ctl-drivers", &[], "");
+    let teld = Teld::start(&site, "2026-11-24T12:00:00", 10.0);
+    let old = teld.wait_for("the driver up", Duration::from_secs(30), |t| t.driver_pid("sim"));
+    let list = teld.get("/api/v1/drivers");
+    let sim = &list.as_array().unwrap()[0];
+    assert_eq!((sim["name"].as_str(), sim["kind"].as_str()), (Some("sim"), Some("sim")), "{list}");
+    assert_eq!((sim["status"].as_str(), sim["restarts"].as_u64()), (Some("up"), Some(0)), "{list}");
+    assert!(sim["version"].is_string() && sim["pid"].as_u64() == Some(old as u64), "{list}");
+
+    let r = http::post_json(teld.addr, "/api/v1/drivers/sim/restart", "");
+    assert_eq!(r.status, 202, "{}", r.text());
+    let new = teld.wait_for("a new driver process", Duration::from_secs(30), |t| {
+        t.driver_pid("sim").filter(|p| *p != old)
+    });
+    assert!(!common::daemon::process_alive(old), "the old process {old} is gone");
+    let sim = teld.get("/api/v1/drivers")[0].clone();
+    assert_eq!((sim["restarts"].as_u64(), sim["pid"].as_u64()), (Some(1), Some(new as u64)), "{sim}");
+    let r = http::post_json(teld.addr, "/api/v1/drivers/nope/restart", "");
+    assert_eq!(r.status, 404);
+}
