@@ -200,7 +200,11 @@ fn drivers_are_listed_and_a_restart_starts_a_new_process() {
     });
     assert!(!common::daemon::process_alive(old), "the old process {old} is gone");
     let sim = teld.get("/api/v1/drivers")[0].clone();
-    assert_eq!((sim["restarts"].as_u64(), sim["pid"].as_u64()), (Some(1), Some(new as u64)), "{sim}");
+    assert_eq!(
+        (sim["restarts"].as_u64(), sim["pid"].as_u64()),
+        (Some(1), Some(new as u64)),
+        "{sim}"
+    );
     let r = http::post_json(teld.addr, "/api/v1/drivers/nope/restart", "");
     assert_eq!(r.status, 404);
 }
