@@ -234,6 +234,8 @@ pub async fn run(
         controls: controls.clone(),
         drivers: Arc::new(drivers.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
     };
+    let plan_feed =
+        tokio::spawn(crate::feed::watch_plan(feed.clone(), planner.clone(), shutdown.clone()));
     let http = tokio::spawn(api::serve(listener, api_state, shutdown.clone()));
     // Frames other software writes: started once the store and the event stream are
     // up, so every frame it registers is announced.
@@ -269,6 +271,7 @@ pub async fn run(
     telemetry_stop.cancel();
     let _ = telemetry.await;
     let _ = feed_task.await;
+    let _ = plan_feed.await;
     let _ = watchdog.await;
     store.close().await;
     tracing::info!("teld stopped");

@@ -113,3 +113,35 @@ impl Owners {
         owner
     }
 }
+
+/// How often the plan is looked at for a change: a repair is at most a few per
+/// minute, and a client redraws a chart, so a second of delay costs nothing.
+const PLAN_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A `plan` item whenever the planner publishes a new plan (its `updated_at`
+/// changes), so clients re-fetch `/api/v1/plan` instead of polling it themselves.
+pub async fn watch_plan(
+    feed: Arc<Feed>,
+    planner: Arc<crate::schedule::Planner>,
+    shutdown: CancellationToken,
+) {
+    let mut last = planner.view().updated_at;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(PLAN_POLL) => {}
+            _ = shutdown.cancelled() => return,
+        }
+        let view = planner.view();
+        if view.updated_at == last {
+            continue;
+        }
+        last = view.updated_at.clone();
+        let mut p = Map::new();
+        p.insert("updated_at".into(), last.clone().into());
+        p.insert("night_start".into(), view.night_start.into());
+        p.insert("night_end".into(), view.night_end.into());
+        p.insert("value".into(), view.value.into());
+        p.insert("unplanned".into(), view.unplanned.len().into());
+        feed.push("plan", false, None, p);
+    }
+}

@@ -21,7 +21,7 @@ use crate::auth::{Caller, TokenId};
 use crate::clock::Clock;
 use crate::core::Core;
 
-pub use hub::run;
+pub use hub::{run, watch_plan};
 pub use ring::RING;
 
 /// Payload version: bumped when a field changes meaning.
