@@ -38,29 +38,25 @@ pub async fn stream(
         .or_else(|| q.get("last_event_id").cloned());
     let feed = st.feed.clone();
     let (start, head, rx) = feed.connect(last.as_deref());
-    let mut client = Client { feed: feed.clone(), caller, rx, last: head, queue: VecDeque::new() };
-    match start {
-        Start::Hello => client.hello(head),
-        Start::Reset { reason } => {
-            client.queue.push_back(SseEvent::default().event("reset").data(feed.reset(reason)));
-            client.hello(head);
-        }
-        Start::Replay(items) => {
-            // Replay starts after the client's id, not at the head.
-            client.last = items.first().map_or(head, |i| i.seq - 1);
-            client.enqueue(items);
-        }
-    }
-    if let Some(first) = client.queue.pop_front() {
-        client.queue.push_front(first.retry(RETRY));
-    }
+    let client = Client::new(feed.clone(), caller, start, head, rx);
     let shutdown = feed.shutdown().cancelled_owned();
-    let s = stream::unfold(client, |mut c| async move {
-        let ev = c.next().await?;
-        Some((Ok(ev), c))
+    let s = stream::unfold((client, true), |(mut c, first)| async move {
+        let out = c.next().await?;
+        let ev = c.render(out);
+        // The first message tells EventSource how soon to reconnect.
+        let ev = if first { ev.retry(RETRY) } else { ev };
+        Some((Ok(ev), (c, false)))
     })
     .take_until(shutdown);
     Sse::new(s).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+}
+
+/// What a client is sent next, before it becomes SSE text.
+#[derive(Debug)]
+enum Out {
+    Hello(u64),
+    Reset(&'static str),
+    Item(Arc<FeedItem>),
 }
 
 struct Client {
@@ -70,15 +66,49 @@ struct Client {
     /// The last sequence number this client has been given (or skipped as not its
     /// business): live items at or below it are duplicates of the replay.
     last: u64,
-    queue: VecDeque<SseEvent>,
+    queue: VecDeque<Out>,
 }
 
 impl Client {
+    fn new(
+        feed: Arc<Feed>,
+        caller: Caller,
+        start: Start,
+        head: u64,
+        rx: broadcast::Receiver<Arc<FeedItem>>,
+    ) -> Client {
+        let mut c = Client { feed, caller, rx, last: head, queue: VecDeque::new() };
+        match start {
+            Start::Hello => c.hello(head),
+            Start::Reset { reason } => {
+                c.queue.push_back(Out::Reset(reason));
+                c.hello(head);
+            }
+            Start::Replay(items) => {
+                // Replay starts after the client's id, not at the head.
+                c.last = items.first().map_or(head, |i| i.seq - 1);
+                c.enqueue(items);
+            }
+        }
+        c
+    }
+
     fn hello(&mut self, head: u64) {
-        let ev =
-            SseEvent::default().id(self.feed.id(head)).event("hello").data(self.feed.hello(head));
-        self.queue.push_back(ev);
+        self.queue.push_back(Out::Hello(head));
         self.last = head;
+    }
+
+    fn render(&self, out: Out) -> SseEvent {
+        match out {
+            Out::Hello(head) => SseEvent::default()
+                .id(self.feed.id(head))
+                .event("hello")
+                .data(self.feed.hello(head)),
+            Out::Reset(reason) => SseEvent::default().event("reset").data(self.feed.reset(reason)),
+            Out::Item(item) => {
+                SseEvent::default().id(self.feed.id(item.seq)).event(item.kind).data(&*item.json)
+            }
+        }
     }
 
     fn enqueue(&mut self, items: Vec<Arc<FeedItem>>) {
@@ -88,12 +118,12 @@ impl Client {
             }
             self.last = item.seq;
             if item.visible_to(&self.caller) {
-                self.queue.push_back(event(&self.feed, &item));
+                self.queue.push_back(Out::Item(item));
             }
         }
     }
 
-    async fn next(&mut self) -> Option<SseEvent> {
+    async fn next(&mut self) -> Option<Out> {
         loop {
             if let Some(ev) = self.queue.pop_front() {
                 return Some(ev);
@@ -105,8 +135,7 @@ impl Client {
                 Err(RecvError::Lagged(_)) => match self.feed.since(self.last) {
                     Some(items) => self.enqueue(items),
                     None => {
-                        let reset = self.feed.reset("gap");
-                        self.queue.push_back(SseEvent::default().event("reset").data(reset));
+                        self.queue.push_back(Out::Reset("gap"));
                         let (_, head, rx) = self.feed.connect(None);
                         self.rx = rx;
                         self.hello(head);
@@ -118,6 +147,75 @@ impl Client {
     }
 }
 
-fn event(feed: &Feed, item: &FeedItem) -> SseEvent {
-    SseEvent::default().id(feed.id(item.seq)).event(item.kind).data(&*item.json)
+#[cfg(test)]
+mod tests {
+    use serde_json::Map;
+    use tokio_util::sync::CancellationToken;
+
+    use super::*;
+    use crate::auth::Role;
+    use crate::clock::Clock;
+    use crate::core::Core;
+
+    fn feed() -> Arc<Feed> {
+        Feed::new(Core::new(Default::default()), Clock::system(), CancellationToken::new())
+    }
+
+    fn client(feed: &Arc<Feed>, caller: Caller) -> Client {
+        let (start, head, rx) = feed.connect(None);
+        Client::new(feed.clone(), caller, start, head, rx)
+    }
+
+    async fn seqs(c: &mut Client, n: usize) -> Vec<String> {
+        let mut v = Vec::new();
+        for _ in 0..n {
+            v.push(match c.next().await.unwrap() {
+                Out::Hello(h) => format!("hello {h}"),
+                Out::Reset(r) => format!("reset {r}"),
+                Out::Item(i) => i.seq.to_string(),
+            });
+        }
+        v
+    }
+
+    #[tokio::test]
+    async fn a_lagging_client_catches_up_from_the_ring_without_a_gap() {
+        let f = feed();
+        let mut c = client(&f, Caller::local());
+        // More than the broadcast holds (1024), fewer than the ring (4096).
+        for _ in 0..1500 {
+            f.push("alert", false, None, Map::new());
+        }
+        let got = seqs(&mut c, 1501).await;
+        let want: Vec<String> = std::iter::once("hello 0".to_string())
+            .chain((1..=1500).map(|s| s.to_string()))
+            .collect();
+        assert_eq!(got, want);
+    }
+
+    #[tokio::test]
+    async fn a_client_the_ring_left_behind_is_reset_and_starts_over() {
+        let f = feed();
+        let mut c = client(&f, Caller::local());
+        for _ in 0..crate::feed::RING + 100 {
+            f.push("alert", false, None, Map::new());
+        }
+        let head = (crate::feed::RING + 100).to_string();
+        assert_eq!(seqs(&mut c, 3).await, ["hello 0", "reset gap", &format!("hello {head}")]);
+        f.push("alert", false, None, Map::new());
+        let next = (crate::feed::RING + 101).to_string();
+        assert_eq!(seqs(&mut c, 1).await, [next]);
+    }
+
+    #[tokio::test]
+    async fn observers_see_only_their_own_requests_items() {
+        let f = feed();
+        let ann = Caller { token_id: Some(7), name: "ann".into(), role: Role::Observer };
+        let mut c = client(&f, ann);
+        f.push("request", true, Some(8), Map::new()); // someone else's
+        f.push("request", true, None, Map::new()); // a survey's
+        f.push("request", true, Some(7), Map::new()); // hers
+        f.push("telescope", false, None, Map::new()); // public
+        assert_eq!(seqs(&mut c, 3).await, ["hello 0", "3", "4"]);
+    }
 }
