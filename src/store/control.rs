@@ -55,3 +55,32 @@ impl Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_mode_is_replaced_not_appended_and_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = Store::default_url(dir.path()).unwrap();
+        let store = Store::open(&url).await.unwrap();
+        let mut rec = ControlRecord {
+            telescope: "t1".into(),
+            mode: "paused".into(),
+            holder_name: Some("local".into()),
+            holder_token_id: None,
+            reason: Some("mirror cleaning".into()),
+            since: "2026-11-24T21:00:00.000000".into(),
+        };
+        store.set_control(&rec).await.unwrap();
+        rec.mode = "manual".into();
+        rec.holder_token_id = Some(4);
+        store.set_control(&rec).await.unwrap();
+        store.close().await;
+        let store = Store::open(&url).await.unwrap();
+        assert_eq!(store.controls().await.unwrap(), vec![rec.clone()]);
+        rec.mode = "sideways".into();
+        assert!(store.set_control(&rec).await.is_err(), "the CHECK refuses unknown modes");
+    }
+}
