@@ -28,6 +28,8 @@ use crate::observe::control::{ApplyError, Refusal};
 /// Longest `wait_s`: a dome takes a minute or two; beyond that the caller should
 /// watch the live feed instead of holding a request open.
 const MAX_WAIT_S: f64 = 120.0;
+/// How often `stop` re-reads the devices while waiting for them to come to rest.
+const STOP_POLL: Duration = Duration::from_millis(100);
 
 #[derive(Serialize)]
 pub struct Named {
@@ -142,6 +144,7 @@ pub async fn action(
     let done = match act {
         Action::Stop => {
             let t = tel.clone();
+            let deadline = tokio::time::Instant::now() + wait;
             run_for(wait, async move {
                 // The block stops itself on the mode change; these make sure the
                 // hardware stops now even if no block was running.
@@ -152,11 +155,14 @@ pub async fn action(
                 Ok(())
             })
             .await?;
-            let (m, c) = tokio::join!(tel.mount.state(), tel.camera.state());
-            m.is_ok_and(|m| !m.slewing)
-                && c.is_ok_and(|c| {
-                    !matches!(c.camera_state, CameraStatus::Exposing | CameraStatus::Waiting)
-                })
+            // A mount decelerating or a camera finishing its abort takes a moment:
+            // look again until they say so or the wait is over.
+            loop {
+                if stopped(&tel).await || tokio::time::Instant::now() >= deadline {
+                    break stopped(&tel).await;
+                }
+                tokio::time::sleep(STOP_POLL).await;
+            }
         }
         Action::Park => {
             let t = tel.clone();
@@ -204,6 +210,14 @@ async fn run_for(
             format!("the action's task failed ({join}); check the daemon's log"),
         )),
     }
+}
+
+async fn stopped(tel: &Telescope) -> bool {
+    let (m, c) = tokio::join!(tel.mount.state(), tel.camera.state());
+    m.is_ok_and(|m| !m.slewing)
+        && c.is_ok_and(|c| {
+            !matches!(c.camera_state, CameraStatus::Exposing | CameraStatus::Waiting)
+        })
 }
 
 async fn dome_is(tel: &Telescope, want: ShutterStatus) -> bool {
