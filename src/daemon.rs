@@ -21,11 +21,12 @@ use crate::devices::{
     Camera, Device, Dome, DriverHandle, FilterWheel, Focuser, Interlocks, Mount, Optics,
     SiteSafety, SupervisorContext, Telescope, Timeouts, Weather, spawn_supervisor,
 };
+use crate::feed::Feed;
 use crate::ingest::{
     Archive, InboxContext, InboxError, IngestError, RecoverError, Recovery, run_inbox,
 };
 use crate::ledger::Ledger;
-use crate::observe::{ObserveContext, run_executor, run_safety_monitor};
+use crate::observe::{Controls, ObserveContext, run_executor, run_safety_monitor};
 use crate::pipeline::{Dispatcher, MqttSink, Pipeline, Sink, WebhookSink, WebhookTarget};
 use crate::schedule::{Limits, PlannedTelescope, Planner};
 use crate::store::{Store, StoreError};
@@ -83,6 +84,10 @@ pub async fn run(
     tracing::info!(store = %url, archive = %paths.archive().display(), clock = ?clock, "teld starting");
 
     let core = Core::new(initial_snapshot(&config));
+    // Before anything publishes, so the feed numbers every event from the first.
+    let feed = Feed::new(core.clone(), clock.clone(), shutdown.clone());
+    let feed_task =
+        tokio::spawn(crate::feed::run(feed.clone(), core.clone(), store.clone(), shutdown.clone()));
     let ledger = Ledger { store: store.clone(), core: core.clone(), clock: clock.clone() };
     let listener = api::listen(&config.http).await?;
     let addr = axum::serve::Listener::local_addr(&listener)
@@ -192,8 +197,25 @@ pub async fn run(
         )
         .with_surveys(surveys),
     );
+    let controls = Arc::new(
+        Controls::load(
+            store.clone(),
+            core.clone(),
+            clock.clone(),
+            built.iter().map(|(tel, _)| tel.clone()).collect(),
+        )
+        .await?,
+    );
     for (tel, t) in built {
-        observers.spawn(run_executor(tel, t, observe.clone(), planner.clone(), shutdown.clone()));
+        let control = controls.subscribe(&t.name).expect("every telescope has a control");
+        observers.spawn(run_executor(
+            tel,
+            t,
+            observe.clone(),
+            planner.clone(),
+            control,
+            shutdown.clone(),
+        ));
     }
 
     let api_state = ApiState {
@@ -205,7 +227,12 @@ pub async fn run(
         planner: planner.clone(),
         submit_lock: Default::default(),
         auth: Arc::new(crate::auth::Auth::new(&config.http, store.clone())),
+        feed: feed.clone(),
+        controls: controls.clone(),
+        drivers: Arc::new(drivers.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
     };
+    let plan_feed =
+        tokio::spawn(crate::feed::watch_plan(feed.clone(), planner.clone(), shutdown.clone()));
     let http = tokio::spawn(api::serve(listener, api_state, shutdown.clone()));
     // Frames other software writes: started once the store and the event stream are
     // up, so every frame it registers is announced.
@@ -240,6 +267,8 @@ pub async fn run(
     while pipeline_tasks.join_next().await.is_some() {}
     telemetry_stop.cancel();
     let _ = telemetry.await;
+    let _ = feed_task.await;
+    let _ = plan_feed.await;
     let _ = watchdog.await;
     store.close().await;
     tracing::info!("teld stopped");

@@ -10,6 +10,7 @@ pub mod config;
 pub mod core;
 pub mod daemon;
 pub mod devices;
+pub mod feed;
 pub mod ingest;
 pub mod ledger;
 pub mod logging;

@@ -102,6 +102,7 @@ fn site_snapshot() -> Snapshot {
             phase: "exposing".into(),
             phase_since: format_utc(t0()),
         }),
+        control: Default::default(),
     };
     s.telescopes.insert("t1".into(), scope);
     s.drivers.insert(

@@ -5,17 +5,21 @@ pub mod access;
 mod audit_api;
 pub mod authn;
 mod body;
+mod drivers;
 mod error;
+mod events;
 mod frames;
 mod listener;
 mod plan;
 mod requests;
 mod status;
+mod telescopes;
 mod tls;
 mod tokens;
 mod web;
 mod whoami;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
@@ -28,8 +32,10 @@ use crate::auth::Auth;
 use crate::clock::Clock;
 use crate::config::{HttpConfig, SiteConfig};
 use crate::core::Core;
+use crate::devices::DriverHandle;
+use crate::feed::Feed;
 use crate::ledger::Ledger;
-use crate::observe::ObserveContext;
+use crate::observe::{Controls, ObserveContext};
 use crate::schedule::Planner;
 
 pub use error::{ApiError, ErrorInfo};
@@ -53,6 +59,12 @@ pub struct ApiState {
     pub submit_lock: Arc<tokio::sync::Mutex<()>>,
     /// Tokens, rate limits and the auth counters (access layer, `authn.rs`).
     pub auth: Arc<Auth>,
+    /// The live feed served as server-sent events.
+    pub feed: Arc<Feed>,
+    /// Each telescope's control mode, and the telescope for operator actions.
+    pub controls: Arc<Controls>,
+    /// Driver supervisors, for restarts on request.
+    pub drivers: Arc<BTreeMap<String, DriverHandle>>,
 }
 
 pub fn router(state: ApiState) -> Router {
@@ -75,6 +87,15 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/tokens", get(tokens::list).post(tokens::create))
         .route("/api/v1/tokens/{id}/revoke", axum::routing::post(tokens::revoke))
         .route("/api/v1/audit", get(audit_api::page))
+        .route("/api/v1/telescopes", get(telescopes::list))
+        .route("/api/v1/telescopes/{name}", get(telescopes::show))
+        .route(
+            "/api/v1/telescopes/{name}/actions/{action}",
+            axum::routing::post(telescopes::action),
+        )
+        .route("/api/v1/drivers", get(drivers::list))
+        .route("/api/v1/drivers/{name}/restart", axum::routing::post(drivers::restart))
+        .route("/api/v1/events", get(events::stream))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))

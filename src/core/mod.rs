@@ -15,7 +15,8 @@ use tokio::sync::{broadcast, watch};
 
 pub use event::{Event, FrameSource, ObservationPhase};
 pub use snapshot::{
-    BlockView, DriverStatus, DriverView, SafetyView, Snapshot, TelemetryView, TelescopeView,
+    BlockView, ControlMode, ControlView, DriverStatus, DriverView, SafetyView, Snapshot,
+    TelemetryView, TelescopeView,
 };
 
 /// Events kept for slow subscribers; one who falls further behind is told how many it

@@ -30,6 +30,8 @@ pub struct TelescopeView {
     /// What the executor is doing, in words ("waiting for night", "observing").
     pub activity: String,
     pub block: Option<BlockView>,
+    /// Who decides what this telescope does: the scheduler (`auto`) or an operator.
+    pub control: ControlView,
 }
 
 impl TelescopeView {
@@ -58,6 +60,51 @@ impl Default for SafetyView {
     fn default() -> Self {
         SafetyView { safe: false, reason: Some("no weather report yet".into()), since: None }
     }
+}
+
+/// The control mode of a telescope. Only `auto` lets the executor ask the planner
+/// for work; the safety monitor closes and parks in every mode.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ControlMode {
+    #[default]
+    Auto,
+    /// Nothing runs; any operator may resume.
+    Paused,
+    /// One operator (the holder) drives the telescope by hand.
+    Manual,
+}
+
+impl ControlMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ControlMode::Auto => "auto",
+            ControlMode::Paused => "paused",
+            ControlMode::Manual => "manual",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "auto" => Some(ControlMode::Auto),
+            "paused" => Some(ControlMode::Paused),
+            "manual" => Some(ControlMode::Manual),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ControlView {
+    pub mode: ControlMode,
+    /// Who set the mode (in `manual`, who holds the telescope): a token's name or
+    /// `local`; `None` for the start-up default.
+    pub holder: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holder_token_id: Option<i64>,
+    pub reason: Option<String>,
+    /// UTC (daemon clock) of the last change.
+    pub since: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

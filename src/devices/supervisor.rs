@@ -54,6 +54,8 @@ struct Shared {
     request_timeout: Duration,
     link: watch::Sender<Option<Arc<Link>>>,
     states: broadcast::Sender<(String, DeviceState)>,
+    /// An operator asked for a fresh process (a driver update).
+    restart: tokio::sync::Notify,
     ctx: Arc<SupervisorContext>,
 }
 
@@ -86,6 +88,17 @@ impl DriverHandle {
 
     pub fn is_up(&self) -> bool {
         self.shared.link.borrow().is_some()
+    }
+
+    /// Asks the supervisor to stop the running process and start a new one at once
+    /// (picking up a new binary). False if the driver is not up: then a restart is
+    /// already under way and asking again would only restart the next process.
+    pub fn restart(&self) -> bool {
+        if !self.is_up() {
+            return false;
+        }
+        self.shared.restart.notify_one();
+        true
     }
 
     /// Resolves when the driver is up (at once if it is).
@@ -125,6 +138,7 @@ pub fn spawn_supervisor(
         request_timeout: Duration::from_secs_f64(cfg.request_timeout_s),
         link: watch::channel(None).0,
         states: broadcast::channel(256).0,
+        restart: tokio::sync::Notify::new(),
         ctx,
     });
     let handle = DriverHandle { shared: shared.clone() };
@@ -156,6 +170,20 @@ async fn supervise(cfg: DriverConfig, shared: Arc<Shared>, shutdown: Cancellatio
                 return;
             }
             RunEnd::Failed(reason) => reason,
+            RunEnd::Restart => {
+                restarts += 1;
+                tracing::warn!(driver = %cfg.name, "driver restarted by an operator");
+                let ctx = &shared.ctx;
+                let now = ctx.clock.now();
+                ctx.core.publish(Event::Driver {
+                    driver: cfg.name.clone(),
+                    status: "restarting".into(),
+                    detail: Some("restarted by an operator".into()),
+                    at: now,
+                });
+                let _ = ctx.store.record_device_event(now, &cfg.name, "driver_restart", None).await;
+                continue;
+            }
         };
         if started.elapsed() > HEALTHY_AFTER {
             backoff = initial;
@@ -187,6 +215,8 @@ async fn supervise(cfg: DriverConfig, shared: Arc<Shared>, shutdown: Cancellatio
 enum RunEnd {
     Shutdown,
     Failed(String),
+    /// Stopped on an operator's request: start again at once, no backoff.
+    Restart,
 }
 
 async fn run_once(
@@ -276,6 +306,14 @@ async fn run_once(
         _ = &mut reader => RunEnd::Failed("closed its output".into()),
         reason = heartbeat(&link, interval, hb_timeout) => RunEnd::Failed(reason),
         _ = forward_clock(&link, &ctx.clock, hb_timeout) => RunEnd::Failed("clock forwarding ended".into()),
+        _ = shared.restart.notified() => {
+            // Asked politely first, so it can leave its devices as they should be.
+            let _ = link.call(None, Call::Shutdown, hb_timeout).await;
+            if tokio::time::timeout(SHUTDOWN_GRACE, child.wait()).await.is_err() {
+                tracing::warn!(driver = %cfg.name, "did not exit within {} s of the restart request; killing it", SHUTDOWN_GRACE.as_secs());
+            }
+            RunEnd::Restart
+        }
         _ = shutdown.cancelled() => {
             if let Err(e) = link.call(None, Call::Shutdown, hb_timeout).await {
                 tracing::warn!(driver = %cfg.name, "shutdown request failed: {e}");

@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 use super::ObserveContext;
 use super::frame::{Shot, take_frame};
 use crate::config::TelescopeConfig;
-use crate::core::{BlockView, Event, ObservationPhase};
+use crate::core::{BlockView, ControlMode, ControlView, Event, ObservationPhase};
 use crate::devices::{DeviceError, Telescope};
 use crate::model::RequestState;
 use crate::schedule::{Block, Frames, Limits, Visibility};
@@ -31,6 +31,8 @@ pub struct BlockRun<'a> {
     pub ctx: &'a ObserveContext,
     pub block: &'a Block,
     pub night_end: Epoch,
+    /// The telescope's control mode: leaving `auto` stops the block.
+    pub control: tokio::sync::watch::Receiver<ControlView>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -275,11 +277,24 @@ impl BlockRun<'_> {
         Ok(())
     }
 
-    /// Resolves with a reason when the block must stop: unsafe site, shutdown, or the
-    /// planner giving the telescope to a rapid-response request.
+    /// Resolves with a reason when the block must stop: unsafe site, shutdown, an
+    /// operator taking the telescope out of `auto`, or the planner giving it to a
+    /// rapid-response request.
     async fn interruption(&self, shutdown: &CancellationToken) -> String {
         let mut safety = self.tel.safety_changes();
+        let mut control = self.control.clone();
         tokio::select! {
+            who = async {
+                let who = control
+                    .wait_for(|c| c.mode != ControlMode::Auto)
+                    .await
+                    .map(|c| c.holder.clone().unwrap_or_else(|| "unknown".into()));
+                match who {
+                    Ok(who) => who,
+                    // The controls live as long as the daemon: never a reason to stop.
+                    Err(_) => std::future::pending().await,
+                }
+            } => format!("stopped by operator {who}"),
             r = safety.wait_for(|s| !s.safe) => match r {
                 Ok(s) => format!("site unsafe: {}", s.reason),
                 Err(_) => "safety monitor stopped".into(),

@@ -10,6 +10,7 @@ use super::ObserveContext;
 use super::block::{BlockRun, Outcome};
 use super::night::night;
 use crate::config::TelescopeConfig;
+use crate::core::{ControlMode, ControlView};
 use crate::devices::Telescope;
 use crate::schedule::{Block, Next, Planner};
 
@@ -22,6 +23,7 @@ pub async fn run_executor(
     cfg: TelescopeConfig,
     ctx: Arc<ObserveContext>,
     planner: Arc<Planner>,
+    mut control: tokio::sync::watch::Receiver<ControlView>,
     shutdown: CancellationToken,
 ) {
     let name = tel.name.clone();
@@ -71,6 +73,22 @@ pub async fn run_executor(
         closed_for_day = false;
         let night_end = n.next_change.unwrap_or(now + Duration::from_seconds(86_400.0));
         let recheck = (now + Duration::from_seconds(IDLE_RECHECK_S)).min(night_end);
+        let mode = control.borrow_and_update().clone();
+        if mode.mode != ControlMode::Auto {
+            // An operator has the telescope: the planner gives its work to the others
+            // until it is resumed. The safety monitor still closes it if needed.
+            let by = mode.holder.as_deref().unwrap_or("an operator");
+            ctx.set_activity(&name, format!("{} by {by}", mode.mode.as_str()));
+            if let Err(e) = planner.set_available(&name, false).await {
+                tracing::error!(telescope = %name, "cannot repair the plan: {e}");
+            }
+            tokio::select! {
+                _ = control.changed() => {}
+                _ = ctx.clock.sleep_until(night_end) => {}
+                _ = shutdown.cancelled() => break,
+            }
+            continue;
+        }
         if !tel.drivers_up() {
             ctx.set_activity(&name, "waiting for drivers");
             if let Err(e) = planner.set_available(&name, false).await {
@@ -149,7 +167,14 @@ pub async fn run_executor(
             }
         };
         ctx.set_activity(&name, format!("observing request {}", block.request.id));
-        let run = BlockRun { tel: &tel, cfg: &cfg, ctx: &ctx, block: &block, night_end };
+        let run = BlockRun {
+            tel: &tel,
+            cfg: &cfg,
+            ctx: &ctx,
+            block: &block,
+            night_end,
+            control: control.clone(),
+        };
         let outcome = run.run(&shutdown).await;
         if block.visits > 1 {
             let done = outcome == Outcome::Completed;

@@ -3,11 +3,13 @@
 
 mod block;
 mod context;
+pub mod control;
 mod executor;
 mod frame;
 pub mod night;
 mod safety;
 
 pub use context::ObserveContext;
+pub use control::{Action, Controls};
 pub use executor::run_executor;
 pub use safety::run_safety_monitor;

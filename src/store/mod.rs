@@ -6,6 +6,7 @@
 //! overwrite without history.
 
 mod audit;
+mod control;
 mod error;
 mod frame_query;
 mod frames;
@@ -27,6 +28,7 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub use audit::{AuditRecord, NewAudit};
+pub use control::ControlRecord;
 pub use error::StoreError;
 pub use frame_query::FrameFilter;
 pub use frames::{FrameRecord, NewFrame};

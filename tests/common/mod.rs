@@ -6,5 +6,6 @@ pub mod daemon;
 pub mod http;
 pub mod mqtt;
 pub mod peers;
+pub mod sse;
 pub mod tls;
 pub mod webhook;
