@@ -273,7 +273,7 @@ async function cancelRequest(id) {
 // are left out so the API's defaults apply.
 function formJson(form) {
   const out = {};
-  for (const input of form.querySelectorAll('input[name]')) {
+  for (const input of form.querySelectorAll('input[name], select[name]')) {
     const raw = input.value.trim();
     if (raw === '') continue;
     const value = input.type === 'number' ? Number(raw) : raw;
@@ -302,7 +302,7 @@ $('#request-form').addEventListener('submit', async (ev) => {
     result.textContent = e.message;
     const errors = e.body?.error?.errors || (e.body?.error?.field ? [e.body.error] : []);
     for (const fe of errors) {
-      const input = form.querySelector(`input[name="${CSS.escape(fe.field || '')}"]`);
+      const input = form.querySelector(`[name="${CSS.escape(fe.field || '')}"]`);
       if (!input) continue;
       input.classList.add('invalid');
       input.after(el('span', { class: 'field-error' }, fe.message));

@@ -39,6 +39,7 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/", public()),
     ("GET", "/app.js", public()),
     ("GET", "/app.css", public()),
+    ("GET", "/favicon.svg", public()),
     ("GET", "/healthz", public()),
     ("GET", "/readyz", public()),
     ("GET", "/openapi.json", public()),

@@ -72,6 +72,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/", get(web::index))
         .route("/app.js", get(web::app_js))
         .route("/app.css", get(web::app_css))
+        .route("/favicon.svg", get(web::favicon))
         .route("/healthz", get(status::healthz))
         .route("/api/v1/status", get(status::status))
         .route("/api/v1/requests", get(requests::list).post(requests::submit))

@@ -11,6 +11,7 @@ use axum::response::IntoResponse;
 const INDEX: &str = include_str!("../../web/index.html");
 const APP_JS: &str = include_str!("../../web/app.js");
 const APP_CSS: &str = include_str!("../../web/app.css");
+const FAVICON: &str = include_str!("../../web/favicon.svg");
 
 /// Only this teld may be contacted and no inline script can run, so an injected
 /// string can neither execute nor send anything elsewhere. `blob:` images are the
@@ -42,6 +43,10 @@ pub async fn app_js() -> impl IntoResponse {
 
 pub async fn app_css() -> impl IntoResponse {
     file(APP_CSS, "text/css; charset=utf-8")
+}
+
+pub async fn favicon() -> impl IntoResponse {
+    file(FAVICON, "image/svg+xml")
 }
 
 #[cfg(test)]

@@ -39,7 +39,9 @@ async function signIn(page, token, role) {
 
 async function submit(page, fields) {
   for (const [name, value] of Object.entries(fields)) {
-    await page.locator(`#request-form input[name="${name}"]`).fill(String(value));
+    const field = page.locator(`#request-form [name="${name}"]`);
+    if (name === 'class') await field.selectOption(String(value));
+    else await field.fill(String(value));
   }
   await page.locator('#request-form button[type=submit]').click();
   const result = page.locator('#request-result[data-request-id]');
@@ -96,7 +98,8 @@ try {
   if (refused !== 403) throw new Error(`the observer's park answered ${refused}, not 403`);
   log('observer park refused with 403');
 
-  // 3. Operator parks the telescope while it observes.
+  // 3. Operator parks the telescope while it observes (an urgent request, so it is
+  //    observed now rather than where the planner would put it for best value).
   const opCtx = await browser.newContext();
   const op = await opCtx.newPage();
   pages.push(['operator', op]);
@@ -104,7 +107,7 @@ try {
   await signIn(op, process.env.OPERATOR_TOKEN, 'operator');
   const now = await submit(op, {
     'target.name': 'WEB-NOW', 'target.ra_deg': 22.5, 'target.dec_deg': 20.1,
-    exposure_s: 60, count: 20, priority: 100, name: 'web test (now)',
+    exposure_s: 60, count: 20, priority: 100, class: 'rapid_response', name: 'web test (now)',
   });
   log('operator submitted request', now, '; waiting for the mount to move');
   const mount = op.locator('[data-telescope="t1"] .value.mount');
