@@ -208,6 +208,7 @@ pub async fn run(
         observe: observe.clone(),
         planner: planner.clone(),
         submit_lock: Default::default(),
+        metrics: crate::metrics::Metrics::new(),
     };
     let http = tokio::spawn(api::serve(listener, api_state, shutdown.clone()));
     // Frames other software writes: started once the store and the event stream are

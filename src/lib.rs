@@ -13,6 +13,7 @@ pub mod devices;
 pub mod ingest;
 pub mod ledger;
 pub mod logging;
+pub mod metrics;
 pub mod model;
 pub mod observe;
 pub mod pipeline;

@@ -4,9 +4,14 @@
 mod body;
 mod error;
 mod frames;
+mod health;
+mod metrics;
+pub mod openapi;
 mod plan;
 mod requests;
+mod schemas;
 mod status;
+mod timing;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -41,11 +46,16 @@ pub struct ApiState {
     /// Serialises submissions, so two with the same `external_id` cannot both pass
     /// the duplicate check.
     pub submit_lock: Arc<tokio::sync::Mutex<()>>,
+    /// HTTP histograms and cached store counts, shared with `/metrics` and `/status`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 pub fn router(state: ApiState) -> Router {
     Router::new()
-        .route("/healthz", get(status::healthz))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::show))
+        .route("/openapi.json", get(openapi::openapi_json))
         .route("/api/v1/status", get(status::status))
         .route("/api/v1/requests", get(requests::list).post(requests::submit))
         .route("/api/v1/requests/{id}", get(requests::show))
@@ -59,6 +69,8 @@ pub fn router(state: ApiState) -> Router {
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        // Outermost, so it times and counts every answer, errors and fallbacks included.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), timing::timing))
         .with_state(state)
 }
 

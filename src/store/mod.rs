@@ -5,6 +5,7 @@
 //! before the API acknowledges it, and every state change is a new row, never an
 //! overwrite without history.
 
+mod counts;
 mod error;
 mod frame_query;
 mod frames;

@@ -11,7 +11,7 @@ use crate::schedule::svg::SAMPLE_S as SVG_SAMPLE_S;
 use crate::store::StoreError;
 
 /// The plan as the API shows it.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct PlanView {
     pub night_start: Option<String>,
     pub night_end: Option<String>,
@@ -27,13 +27,13 @@ pub struct PlanView {
     pub span_s: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TelescopePlan {
     pub name: String,
     pub blocks: Vec<PlannedBlock>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PlannedBlock {
     pub request_id: RequestId,
     pub name: String,
