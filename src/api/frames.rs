@@ -37,7 +37,7 @@ pub struct FramesQuery {
         ("night" = Option<String>, Query, description = "The local night, YYYY-MM-DD", pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
         ("after_id" = Option<i64>, Query, description = "Continue after this frame id (`next_after_id`)"),
         ("pass" = Option<bool>, Query, description = "Only frames whose quick-look passed (true) or failed (false)"),
-        ("limit" = Option<u32>, Query, description = "Page size, default 100; 0 counts as 1 and values over 1000 as 1000"),
+        ("limit" = Option<i64>, Query, minimum = 0, maximum = 4294967295_i64, description = "Page size, default 100; 0 counts as 1 and values over 1000 as 1000"),
     ),
     responses((status = 200, description = "Frames, oldest first", body = super::schemas::FrameList)))]
 pub async fn list(

@@ -91,7 +91,7 @@ const LIST_DEFAULT: u32 = 100;
 const LIST_MAX: u32 = 1000;
 
 #[utoipa::path(get, path = "/api/v1/requests", operation_id = "list_requests", tag = "requests",
-    params(("limit" = Option<u32>, Query, description = "Page size, default 100; 0 counts as 1 and values over 1000 as 1000")),
+    params(("limit" = Option<i64>, Query, minimum = 0, maximum = 4294967295_i64, description = "Page size, default 100; 0 counts as 1 and values over 1000 as 1000")),
     responses((status = 200, description = "The newest requests", body = super::schemas::RequestList)))]
 pub async fn list(
     State(st): State<ApiState>,
