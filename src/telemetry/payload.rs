@@ -1,6 +1,6 @@
 //! JSON payloads. Every payload carries a time from the daemon's [`Clock`] (`utc` for
 //! state, `at` for events) so a subscriber of a simulated night sees simulated time.
-//! Shapes are documented in `docs/MQTT.md`; change both together.
+//! Shapes are documented in `docs/mqtt-telemetry.md`; change both together.
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
