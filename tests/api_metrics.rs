@@ -68,6 +68,16 @@ fn metrics_parse_with_the_reference_parser_and_readyz_follows_the_drivers() {
     assert_eq!(ready["checks"]["store"]["ok"], true);
     assert_eq!(ready["checks"]["driver:sim"]["ok"], true);
 
+    // Work for the planner, so the plan has a value and the bound means something.
+    for (name, ra) in [("m1", 83.6), ("m2", 40.0), ("m3", 120.0)] {
+        teld.submit(&format!(
+            r#"{{"name": "{name}", "target": {{"name": "{name}", "ra_deg": {ra}, "dec_deg": 22.0}},
+                "exposure_s": 60, "count": 5, "priority": 50}}"#
+        ));
+    }
+    teld.wait_for("a plan with value", Duration::from_secs(60), |t| {
+        (t.get("/api/v1/plan")["value"].as_f64() > Some(0.0)).then_some(())
+    });
     // Some traffic of each kind, so the HTTP families have series.
     for path in ["/api/v1/status", "/api/v1/requests/abc", "/nowhere", "/api/v1/plan"] {
         http::get(teld.addr, path);
@@ -92,6 +102,8 @@ fn metrics_parse_with_the_reference_parser_and_readyz_follows_the_drivers() {
         ("teld_observations", "counter"),
         ("teld_handoff_pending", "gauge"),
         ("teld_plan_value", "gauge"),
+        ("teld_plan_bound", "gauge"),
+        ("teld_plan_bound_gap_ratio", "gauge"),
         ("teld_ingest_seconds", "histogram"),
         ("teld_http_requests", "counter"),
         ("teld_http_request_duration_seconds", "histogram"),
@@ -105,6 +117,10 @@ fn metrics_parse_with_the_reference_parser_and_readyz_follows_the_drivers() {
         "{text}"
     );
     assert_eq!(samples("teld_requests").len(), 7, "one series per request state");
+    let one = |name: &str| samples(name)[0][2].as_f64().unwrap();
+    let (value, bound) = (one("teld_plan_value"), one("teld_plan_bound"));
+    assert!(0.0 < value && value <= bound + 1e-9, "value {value}, bound {bound}");
+    assert!((0.0..=1.0).contains(&one("teld_plan_bound_gap_ratio")), "{text}");
     // Route labels are templates, and unknown paths share one label.
     let http_routes: Vec<(String, String)> = samples("teld_http_requests")
         .iter()

@@ -103,6 +103,19 @@ pub async fn render(m: &Metrics, st: &ApiState) -> String {
     let plan = st.planner.view();
     e.family("teld_plan_value", "gauge", "Summed value of tonight's plan at the last repair.");
     e.sample("teld_plan_value", &[], plan.value);
+    e.family(
+        "teld_plan_bound",
+        "gauge",
+        "Upper bound on any plan's value tonight (fractional knapsack over the telescopes' night time).",
+    );
+    e.sample("teld_plan_bound", &[], plan.bound);
+    e.family(
+        "teld_plan_bound_gap_ratio",
+        "gauge",
+        "1 - plan value / bound; 0 when the bound is 0.",
+    );
+    let gap = if plan.bound > 0.0 { (1.0 - plan.value / plan.bound).max(0.0) } else { 0.0 };
+    e.sample("teld_plan_bound_gap_ratio", &[], gap);
     e.family("teld_plan_unplanned", "gauge", "Open requests that do not fit tonight.");
     e.sample("teld_plan_unplanned", &[], plan.unplanned.len() as f64);
 

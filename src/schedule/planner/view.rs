@@ -25,6 +25,10 @@ pub struct PlanView {
     pub sun_altitudes: Vec<f64>,
     #[serde(skip)]
     pub span_s: f64,
+    /// Upper bound on any plan's value for this night's problem
+    /// (`teld_schedule::bound`), for the metrics' gap. Not in the JSON yet.
+    #[serde(skip)]
+    pub bound: f64,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -152,6 +156,7 @@ impl Planner {
             unplanned,
             sun_altitudes: n.sun.clone(),
             span_s: (n.end - n.start).to_seconds(),
+            bound: teld_schedule::bound::fractional_bound(&n.problem),
         };
         *self.view.write().unwrap_or_else(|e| e.into_inner()) = view;
     }
