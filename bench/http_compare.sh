@@ -64,18 +64,18 @@ for ra in 30 60 90; do
     "http://127.0.0.1:$teld_port/api/v1/requests"
 done
 
-run() { # name url
-  wrk -t"$threads" -c"$conns" -d"$duration" --latency "$2" > "$work/$1.wrk"
+run() { # key label url
+  wrk -t"$threads" -c"$conns" -d"$duration" --latency "$3" > "$work/$1.wrk"
   local rps p99 non2xx
   rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/$1.wrk")
   p99=$(awk '$1 == "99%" {print $2}' "$work/$1.wrk")
   non2xx=$(awk '/Non-2xx/ {print $NF}' "$work/$1.wrk")
-  printf '%-28s %12s req/s   p99 %9s   non-2xx %s\n' "$1" "$rps" "$p99" "${non2xx:-0}"
+  printf '%-36s %12s req/s   p99 %9s   non-2xx %s\n' "$2" "$rps" "$p99" "${non2xx:-0}"
   echo "$rps" > "$work/$1.rps"
 }
 echo "wrk -t$threads -c$conns -d$duration --latency, loopback, $(nproc) cores shared by wrk and the server"
-run "teld /api/v1/status" "$teld_url"
-run "alpaca-simulators devstate" "$alpaca_url"
-t=$(cat "$work/teld /api/v1/status.rps"); a=$(cat "$work/alpaca-simulators devstate.rps")
+run teld "teld GET /api/v1/status" "$teld_url"
+run alpaca "alpaca-simulators GET devicestate" "$alpaca_url"
+t=$(cat "$work/teld.rps"); a=$(cat "$work/alpaca.rps")
 awk -v t="$t" -v a="$a" 'BEGIN { printf "ratio: teld is %.1fx the simulator'"'"'s throughput (target >= 10x)\n", t / a }'
-curl -s "http://127.0.0.1:$teld_port/api/v1/status" | head -c 0
+if [ -n "${SHOW_WRK:-}" ]; then cat "$work/teld.wrk" "$work/alpaca.wrk"; fi
