@@ -803,9 +803,11 @@ async fn state_changes_are_published_at_once_and_reach_late_subscribers_retained
     sub.next_where("the first mount state", |m| m.topic == mount_topic).await;
 
     const CHANGES: usize = 60;
-    // Changes are paced past the per-topic minimum gap (100 ms), so what is measured
-    // is delivery, not the deliberate rate limit.
+    // Changes are paced past the per-topic minimum gap (100 ms) since the previous
+    // publish (the first one included), so what is measured is delivery, not the
+    // deliberate rate limit.
     let pace = Duration::from_millis(120);
+    tokio::time::sleep(pace).await;
     let mut latencies = Vec::with_capacity(CHANGES);
     for i in 0..CHANGES {
         let ra = 6.0 + i as f64 / 100.0;
@@ -824,19 +826,20 @@ async fn state_changes_are_published_at_once_and_reach_late_subscribers_retained
         assert_eq!(m.json["utc"], format_utc(t0()), "utc is the daemon clock");
         tokio::time::sleep_until(Instant::from_std(changed) + pace).await;
     }
+    let slowest = (0..CHANGES).max_by_key(|&i| latencies[i]).unwrap_or(0);
     latencies.sort();
     let p = |q: f64| latencies[((latencies.len() as f64 * q).ceil() as usize - 1).min(CHANGES - 1)];
     let (p50, p99) = (p(0.50), p(0.99));
     use std::io::Write;
     let _ = writeln!(
         std::io::stderr(),
-        "MQTT state change -> subscriber over {CHANGES} changes: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        "MQTT state change -> subscriber over {CHANGES} changes: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms (change #{slowest})",
         p50.as_secs_f64() * 1e3,
         p99.as_secs_f64() * 1e3,
         latencies[CHANGES - 1].as_secs_f64() * 1e3
     );
-    // The target is 50 ms; a debug build on a loaded 2-core CI machine gets 4x slack.
-    assert!(p99 < Duration::from_millis(200), "p99 {p99:?}");
+    // The target; measured p99 is 1-2 ms in a debug build on 2 loaded cores.
+    assert!(p99 < Duration::from_millis(50), "p99 {p99:?}");
 
     // A burst: 50 changes at once give a few messages, the last one the final state.
     for i in 0..50 {
