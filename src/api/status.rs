@@ -3,24 +3,23 @@
 //! counts at most 1 s old.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
 use hifitime::Epoch;
 use serde::Serialize;
-use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::ApiState;
+use crate::core::Snapshot;
 use crate::observe::night::{Night, night};
 use crate::store::HandoffCounts;
 
 /// Handoff counts may lag the store by this much.
 const HANDOFF_MAX_AGE: Duration = Duration::from_secs(1);
-/// The night is recomputed after this much *daemon-clock* time, or as soon as its
-/// `next_change` has passed; the Sun moves 0.04° in 10 s.
+/// The night's answer is reused for this much *daemon-clock* time.
 const NIGHT_MAX_AGE_S: f64 = 10.0;
 
 #[derive(Serialize, ToSchema)]
@@ -32,14 +31,32 @@ pub struct Status {
     pub night: NightView,
     /// Per telescope: each device's last reported state, safety, activity and block.
     #[schema(value_type = BTreeMap<String, Object>)]
-    pub telescopes: Value,
+    pub telescopes: Part,
     /// Per driver: kind, status (`starting`, `up`, `down`), pid, version, restarts.
     #[schema(value_type = BTreeMap<String, Object>)]
-    pub drivers: Value,
+    pub drivers: Part,
     #[schema(value_type = Object)]
-    pub telemetry: Value,
+    pub telemetry: Part,
     /// Per handoff sink: frames delivered, pending, retrying (from the store's outbox).
     pub handoff: BTreeMap<String, HandoffView>,
+}
+
+/// One part of the snapshot, serialised straight from the shared snapshot: no copy
+/// into an intermediate JSON tree on every call.
+pub enum Part {
+    Telescopes(Arc<Snapshot>),
+    Drivers(Arc<Snapshot>),
+    Telemetry(Arc<Snapshot>),
+}
+
+impl Serialize for Part {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Part::Telescopes(x) => x.telescopes.serialize(s),
+            Part::Drivers(x) => x.drivers.serialize(s),
+            Part::Telemetry(x) => x.telemetry.serialize(s),
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -122,9 +139,9 @@ pub async fn status(State(st): State<ApiState>) -> Json<Status> {
             next_change: n.next_change.map(teld_driver_protocol::time::format_utc),
             flats_possible: (lo..=hi).contains(&n.sun_altitude_deg),
         },
-        telescopes: serde_json::to_value(&snap.telescopes).unwrap_or(Value::Null),
-        drivers: serde_json::to_value(&snap.drivers).unwrap_or(Value::Null),
-        telemetry: serde_json::to_value(&snap.telemetry).unwrap_or(Value::Null),
+        telescopes: Part::Telescopes(Arc::clone(&snap)),
+        drivers: Part::Drivers(Arc::clone(&snap)),
+        telemetry: Part::Telemetry(snap),
         handoff,
     })
 }
@@ -133,18 +150,32 @@ pub async fn status(State(st): State<ApiState>) -> Json<Status> {
 /// process: a process runs one daemon, one site.
 static NIGHT: Mutex<Option<(Epoch, Night)>> = Mutex::new(None);
 
-/// `night()` searches for the next Sun crossing (hundreds of Sun positions); doing
-/// that per call would dominate the cost of `/status`.
+/// `night()` searches for the next Sun crossing (hundreds of Sun positions), and even
+/// one Sun position costs more than the rest of `/status`. So the whole answer is
+/// reused for [`NIGHT_MAX_AGE_S`] of clock time (the Sun moves 0.04° in 10 s); then
+/// only the altitude is recomputed while the cached crossing is still ahead, and the
+/// search runs again once it has passed (or the clock went backwards, or there is no
+/// crossing). Computed outside the lock, so other calls keep answering meanwhile.
 fn cached_night(st: &ApiState, now: Epoch) -> Night {
-    let mut cache = NIGHT.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((at, n)) = cache.as_ref() {
-        let age = (now - *at).to_seconds();
-        let flipped = n.next_change.is_some_and(|c| c <= now);
-        if (0.0..NIGHT_MAX_AGE_S).contains(&age) && !flipped {
-            return *n;
+    let max = st.observe.observing.sun_altitude_max_deg;
+    let cached = *NIGHT.lock().unwrap_or_else(|p| p.into_inner());
+    let n = match cached {
+        Some((at, n)) => {
+            let age = (now - at).to_seconds();
+            let ahead = n.next_change.is_some_and(|c| now < c);
+            if (0.0..NIGHT_MAX_AGE_S).contains(&age) && (ahead || n.next_change.is_none()) {
+                return n;
+            }
+            if age >= 0.0 && ahead {
+                // Outside 1901-2099 the Sun cannot be computed; "day" is the safe answer.
+                let alt = teld_astro::sun::altitude_deg(&st.site.site(), now).unwrap_or(90.0);
+                Night { sun_altitude_deg: alt, is_night: alt < max, next_change: n.next_change }
+            } else {
+                night(&st.site.site(), now, max)
+            }
         }
-    }
-    let n = night(&st.site.site(), now, st.observe.observing.sun_altitude_max_deg);
-    *cache = Some((now, n));
+        None => night(&st.site.site(), now, max),
+    };
+    *NIGHT.lock().unwrap_or_else(|p| p.into_inner()) = Some((now, n));
     n
 }
