@@ -230,6 +230,7 @@ pub async fn run(
         feed: feed.clone(),
         controls: controls.clone(),
         drivers: Arc::new(drivers.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+        metrics: crate::metrics::Metrics::new(),
     };
     let plan_feed =
         tokio::spawn(crate::feed::watch_plan(feed.clone(), planner.clone(), shutdown.clone()));

@@ -14,6 +14,7 @@ pub mod feed;
 pub mod ingest;
 pub mod ledger;
 pub mod logging;
+pub mod metrics;
 pub mod model;
 pub mod observe;
 pub mod pipeline;

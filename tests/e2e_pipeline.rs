@@ -111,8 +111,10 @@ fn frames_are_assessed_listed_downloadable_and_handed_off_at_least_once() {
         assert_eq!(p.body["quality"]["pass"], true, "{p:?}");
         assert!(p.body["quicklook"]["summary"]["sources"].as_u64().unwrap() >= 10, "{p:?}");
     }
-    let status = teld.get("/api/v1/status");
-    assert_eq!(status["handoff"]["webhook"]["delivered"], 3, "{status}");
+    // /status serves handoff counts at most 1 s old (docs/API.md).
+    teld.wait_for("3 webhook deliveries in /status", Duration::from_secs(10), |t| {
+        (t.get("/api/v1/status")["handoff"]["webhook"]["delivered"] == 3).then_some(())
+    });
 
     if let Some(sub) = sub {
         for id in &ids {
@@ -138,8 +140,9 @@ fn frames_not_delivered_before_a_stop_are_delivered_after_the_restart() {
     let a = teld.submit(REQUEST);
     teld.wait_state(a, "completed", Duration::from_secs(120));
     teld.wait_log("frame handoff failed", Duration::from_secs(30));
-    let status = teld.get("/api/v1/status");
-    assert_eq!(status["handoff"]["webhook"]["pending"], 3, "{status}");
+    teld.wait_for("3 pending webhook handoffs in /status", Duration::from_secs(10), |t| {
+        (t.get("/api/v1/status")["handoff"]["webhook"]["pending"] == 3).then_some(())
+    });
     assert!(teld.terminate().success());
 
     // The receiver comes up, then teld: the outbox in the store is worked off.

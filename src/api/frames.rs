@@ -30,6 +30,17 @@ pub struct FramesQuery {
     limit: Option<u32>,
 }
 
+#[utoipa::path(get, path = "/api/v1/frames", operation_id = "list_frames", tag = "frames",
+    params(
+        ("request_id" = Option<i64>, Query),
+        ("observation_id" = Option<i64>, Query),
+        ("telescope" = Option<String>, Query),
+        ("night" = Option<String>, Query, description = "The local night, YYYY-MM-DD", pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
+        ("after_id" = Option<i64>, Query, description = "Continue after this frame id (`next_after_id`)"),
+        ("pass" = Option<bool>, Query, description = "Only frames whose quick-look passed (true) or failed (false)"),
+        ("limit" = Option<i64>, Query, minimum = 0, maximum = 4294967295_i64, description = "Page size, default 100; 0 counts as 1 and values over 1000 as 1000"),
+    ),
+    responses((status = 200, description = "Frames, oldest first", body = super::schemas::FrameList)))]
 pub async fn list(
     State(st): State<ApiState>,
     Extension(caller): Extension<Caller>,
@@ -77,6 +88,12 @@ pub async fn list(
     Ok(Json(json!({ "frames": items, "next_after_id": next })))
 }
 
+#[utoipa::path(get, path = "/api/v1/frames/{id}", operation_id = "show_frame", tag = "frames",
+    params(("id" = i64, Path, description = "The frame id")),
+    responses(
+        (status = 200, description = "The frame and its quick-look", body = super::schemas::FrameView),
+        (status = 404, description = "`not_found`", body = super::schemas::ErrorBody),
+    ))]
 pub async fn show(
     State(st): State<ApiState>,
     Extension(caller): Extension<Caller>,
@@ -88,6 +105,13 @@ pub async fn show(
 }
 
 /// The FITS file as archived, streamed.
+#[utoipa::path(get, path = "/api/v1/frames/{id}/fits", operation_id = "frame_fits", tag = "frames",
+    params(("id" = i64, Path, description = "The frame id")),
+    responses(
+        (status = 200, description = "The FITS file as archived", content_type = "application/fits", body = Vec<u8>),
+        (status = 404, description = "`not_found`", body = super::schemas::ErrorBody),
+        (status = 500, description = "`archive_unreadable`: registered but the file cannot be read", body = super::schemas::ErrorBody),
+    ))]
 pub async fn fits(
     State(st): State<ApiState>,
     Extension(caller): Extension<Caller>,
@@ -109,6 +133,13 @@ pub async fn fits(
         .into_response())
 }
 
+#[utoipa::path(get, path = "/api/v1/frames/{id}/preview.png", operation_id = "frame_preview", tag = "frames",
+    params(("id" = i64, Path, description = "The frame id")),
+    responses(
+        (status = 200, description = "The quick-look preview", content_type = "image/png", body = Vec<u8>),
+        (status = 404, description = "`not_found`, also while the preview is not made yet", body = super::schemas::ErrorBody),
+        (status = 500, description = "`archive_unreadable`", body = super::schemas::ErrorBody),
+    ))]
 pub async fn preview(
     State(st): State<ApiState>,
     Extension(caller): Extension<Caller>,

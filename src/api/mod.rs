@@ -9,11 +9,16 @@ mod drivers;
 mod error;
 mod events;
 mod frames;
+mod health;
 mod listener;
+mod metrics;
+pub mod openapi;
 mod plan;
 mod requests;
+mod schemas;
 mod status;
 mod telescopes;
+mod timing;
 mod tls;
 mod tokens;
 mod web;
@@ -65,6 +70,8 @@ pub struct ApiState {
     pub controls: Arc<Controls>,
     /// Driver supervisors, for restarts on request.
     pub drivers: Arc<BTreeMap<String, DriverHandle>>,
+    /// HTTP histograms and cached store counts, shared with `/metrics` and `/status`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 pub fn router(state: ApiState) -> Router {
@@ -73,7 +80,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/app.js", get(web::app_js))
         .route("/app.css", get(web::app_css))
         .route("/favicon.svg", get(web::favicon))
-        .route("/healthz", get(status::healthz))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::show))
+        .route("/openapi.json", get(openapi::openapi_json))
         .route("/api/v1/status", get(status::status))
         .route("/api/v1/requests", get(requests::list).post(requests::submit))
         .route("/api/v1/requests/{id}", get(requests::show))
@@ -103,6 +113,8 @@ pub fn router(state: ApiState) -> Router {
         // Runs after routing (it needs the matched route's template), before any
         // handler or body extraction.
         .layer(axum::middleware::from_fn_with_state(state.clone(), authn::authn))
+        // Outermost, so it times and counts every answer, errors and fallbacks included.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), timing::timing))
         .with_state(state)
 }
 

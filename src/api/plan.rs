@@ -11,6 +11,8 @@ use serde::Deserialize;
 use super::{ApiError, ApiState};
 use crate::schedule::{PlanView, svg};
 
+#[utoipa::path(get, path = "/api/v1/plan", operation_id = "show_plan", tag = "plan",
+    responses((status = 200, description = "Tonight's plan", body = crate::schedule::PlanView)))]
 pub async fn show(State(s): State<ApiState>) -> Json<PlanView> {
     Json(s.planner.view())
 }
@@ -22,6 +24,9 @@ pub struct PictureQuery {
     now: bool,
 }
 
+#[utoipa::path(get, path = "/api/v1/plan.svg", operation_id = "plan_svg", tag = "plan",
+    params(("now" = Option<bool>, Query, description = "draw the current time as a line")),
+    responses((status = 200, description = "Tonight's plan as a picture", content_type = "image/svg+xml", body = String)))]
 pub async fn picture(
     State(s): State<ApiState>,
     q: Result<Query<PictureQuery>, QueryRejection>,

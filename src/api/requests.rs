@@ -16,6 +16,14 @@ use crate::store::RequestRecord;
 
 /// Stores the request, then answers 201: the id in the answer is only ever one the
 /// store has committed.
+#[utoipa::path(post, path = "/api/v1/requests", operation_id = "submit_request", tag = "requests",
+    request_body = crate::model::RequestSpec,
+    responses(
+        (status = 201, description = "Stored; follow it at `url`", body = super::schemas::RequestCreated,
+            headers(("location" = String, description = "The request's URL"))),
+        (status = 409, description = "`duplicate_external_id`: an open request has that external_id", body = super::schemas::ErrorBody),
+        (status = 422, description = "`invalid_value`, `invalid_request` or `never_observable`", body = super::schemas::ErrorBody),
+    ))]
 pub async fn submit(
     State(st): State<ApiState>,
     Extension(caller): Extension<Caller>,
@@ -87,6 +95,9 @@ pub struct ListQuery {
 const LIST_DEFAULT: u32 = 100;
 const LIST_MAX: u32 = 1000;
 
+#[utoipa::path(get, path = "/api/v1/requests", operation_id = "list_requests", tag = "requests",
+    params(("limit" = Option<i64>, Query, minimum = 0, maximum = 4294967295_i64, description = "Page size, default 100; 0 counts as 1 and values over 1000 as 1000")),
+    responses((status = 200, description = "The newest requests", body = super::schemas::RequestList)))]
 pub async fn list(
     State(st): State<ApiState>,
     Extension(caller): Extension<Caller>,
@@ -143,6 +154,13 @@ async fn visible(st: &ApiState, caller: &Caller, id: RequestId) -> Result<Reques
 
 /// Cancels a request that is not yet being observed; its time goes back to the plan
 /// at the executors' next look (woken at once).
+#[utoipa::path(post, path = "/api/v1/requests/{id}/cancel", operation_id = "cancel_request", tag = "requests",
+    params(("id" = i64, Path, description = "The request id")),
+    responses(
+        (status = 200, description = "Cancelled", body = super::schemas::Cancelled),
+        (status = 404, description = "`not_found`", body = super::schemas::ErrorBody),
+        (status = 409, description = "`not_cancellable`: it is being observed or has ended", body = super::schemas::ErrorBody),
+    ))]
 pub async fn cancel(
     State(st): State<ApiState>,
     Extension(caller): Extension<Caller>,
@@ -185,6 +203,12 @@ fn replan(st: &ApiState) {
     });
 }
 
+#[utoipa::path(get, path = "/api/v1/requests/{id}", operation_id = "show_request", tag = "requests",
+    params(("id" = i64, Path, description = "The request id")),
+    responses(
+        (status = 200, description = "The request with its history, observations and frames", body = super::schemas::RequestDetail),
+        (status = 404, description = "`not_found`", body = super::schemas::ErrorBody),
+    ))]
 pub async fn show(
     State(st): State<ApiState>,
     Extension(caller): Extension<Caller>,

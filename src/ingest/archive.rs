@@ -106,6 +106,18 @@ impl Archive {
         info: &ImageInfo,
         meta: &FrameMeta,
     ) -> Result<StoredFrame, IngestError> {
+        let started = std::time::Instant::now();
+        let stored = self.store_frame_untimed(spool_file, info, meta)?;
+        crate::metrics::ingest_seconds().observe(started.elapsed().as_secs_f64());
+        Ok(stored)
+    }
+
+    fn store_frame_untimed(
+        &self,
+        spool_file: &Path,
+        info: &ImageInfo,
+        meta: &FrameMeta,
+    ) -> Result<StoredFrame, IngestError> {
         check_spool(spool_file, info)?;
         let frame = FramePath::new(meta)?;
         let dir = self.make_dirs(&frame.dirs)?;

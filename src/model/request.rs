@@ -7,7 +7,7 @@ use super::Target;
 
 /// What an observer asks for. Stored verbatim (as JSON) so a later version of teld
 /// still knows exactly what was accepted.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequestSpec {
     /// Free text shown in listings; defaults to the target name.
@@ -58,7 +58,7 @@ pub struct RequestSpec {
     pub urgency: Option<Urgency>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RequestClass {
     /// Planned for the most value over the night.
@@ -78,7 +78,7 @@ impl RequestClass {
 }
 
 /// The categories of ESA NEOCC's priority list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Urgency {
     Urgent,
@@ -107,7 +107,7 @@ fn default_priority() -> u32 {
 }
 
 /// Per-request limits; absent values fall back to the telescope's defaults.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Constraints {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -128,7 +128,7 @@ pub struct Constraints {
 
 /// Visits of one target for a tracklet: NEO confirmation needs motion measured over
 /// time, so 3 to 5 visits spaced tens of minutes apart.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Tracklet {
     pub visits: u32,
@@ -137,12 +137,14 @@ pub struct Tracklet {
     pub max_spacing_min: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Window {
     #[serde(with = "teld_driver_protocol::time::utc")]
+    #[schema(value_type = String, format = DateTime)]
     pub start: Epoch,
     #[serde(with = "teld_driver_protocol::time::utc")]
+    #[schema(value_type = String, format = DateTime)]
     pub end: Epoch,
 }
 
@@ -191,7 +193,7 @@ impl RequestSpec {
 }
 
 /// Where a request is in its life. Every change is a stored event row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RequestState {
     /// Accepted and stored; waiting for a night where it fits.

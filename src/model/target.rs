@@ -13,7 +13,7 @@ use teld_astro::{Icrs, Site};
 
 /// The target as submitted. Exactly one of: `ra_deg` + `dec_deg` (ICRS, J2000, with
 /// optional proper motion), `mpc_elements`, or `ephemeris`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
     pub name: String,

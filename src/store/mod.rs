@@ -7,6 +7,7 @@
 
 mod audit;
 mod control;
+mod counts;
 mod error;
 mod frame_query;
 mod frames;

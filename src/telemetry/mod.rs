@@ -1,10 +1,10 @@
 //! MQTT telemetry: what dashboards, the operations centre and the image pipeline see of
 //! a site. Topics live under `<topic_prefix>/<site>/` (see [`Topics`] and
-//! `docs/MQTT.md`):
+//! `docs/mqtt-telemetry.md`):
 //!
 //! - `status`: retained online/offline, with the offline one also set as the last will
 //!   so the broker marks the site offline when teld dies without a word;
-//! - `telescopes/<name>/<part>` and `drivers/<name>`: retained state every interval;
+//! - `telescopes/<name>/<part>` and `drivers/<name>`: retained state on change and every interval;
 //! - `events/<kind>`: every core [`Event`](crate::core::Event), QoS 1, as it happens.
 //!
 //! Two halves run inside one future: [`connection`] polls rumqttc and reconnects with

@@ -1,6 +1,6 @@
 //! JSON payloads. Every payload carries a time from the daemon's [`Clock`] (`utc` for
 //! state, `at` for events) so a subscriber of a simulated night sees simulated time.
-//! Shapes are documented in `docs/MQTT.md`; change both together.
+//! Shapes are documented in `docs/mqtt-telemetry.md`; change both together.
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -25,6 +25,8 @@ pub fn status_online(site: &str, clock: &Clock, since: &str) -> Vec<u8> {
         "site": site,
         "clock": { "utc": format_utc(clock.now()), "mode": info.mode, "speed": info.speed },
         "since": since,
+        "schema": SCHEMA,
+        "ts": real_ts(),
     });
     v.to_string().into_bytes()
 }
@@ -32,29 +34,59 @@ pub fn status_online(site: &str, clock: &Clock, since: &str) -> Vec<u8> {
 /// Retained `status` once teld is gone. The will has no `utc`: it is written at connect
 /// time and published by the broker whenever the loss happens.
 pub fn status_offline(site: &str, reason: &str, utc: Option<&str>) -> Vec<u8> {
-    let mut v = json!({ "online": false, "reason": reason, "site": site });
+    let mut v = json!({ "online": false, "reason": reason, "site": site, "schema": SCHEMA });
     if let Some(utc) = utc {
         v["utc"] = Value::from(utc);
     }
     v.to_string().into_bytes()
 }
 
+/// Version of every payload's shape, sent as `schema`: bumped when a field changes
+/// meaning or goes away (new fields do not bump it). See docs/mqtt-telemetry.md.
+pub const SCHEMA: u32 = 1;
+
+/// Real UTC now (µs), sent as `ts`: when teld published, for latency measurements
+/// even when the daemon clock (`utc`, `at`) is simulated.
+pub fn real_ts() -> String {
+    hifitime::Epoch::now().map(format_utc).unwrap_or_default()
+}
+
 /// One retained message per known device, driver and telescope part: what a dashboard
 /// needs to draw the site from scratch. Devices that never reported are left out rather
 /// than published as `null`, so a retained last-known state is never wiped by a restart.
+/// (The publisher stamps [`parts`] itself, to compare states before stamping.)
+#[cfg(test)]
 pub fn sample(topics: &Topics, snap: &Snapshot, utc: &str) -> Vec<(String, Vec<u8>)> {
+    let ts = real_ts();
+    parts(topics, snap).into_iter().map(|(topic, v)| (topic, stamp(v, utc, &ts))).collect()
+}
+
+/// The state of every part, unstamped: equal values mean nothing changed.
+pub fn parts(topics: &Topics, snap: &Snapshot) -> Vec<(String, Value)> {
     let mut out = Vec::new();
     for (name, t) in &snap.telescopes {
         for part in super::topics::TELESCOPE_PARTS {
             if let Some(v) = telescope_part(t, part) {
-                push(&mut out, topics.telescope(name, part), v, utc);
+                push(&mut out, topics.telescope(name, part), v);
             }
         }
     }
     for (name, d) in &snap.drivers {
-        push(&mut out, topics.driver(name), to_value(d), utc);
+        push(&mut out, topics.driver(name), to_value(d));
     }
     out
+}
+
+/// Adds the daemon-clock `utc`, `schema` and the real `ts` to a part's state.
+pub fn stamp(v: Value, utc: &str, ts: &str) -> Vec<u8> {
+    let mut m = match v {
+        Value::Object(m) => m,
+        other => Map::from_iter([("value".to_string(), other)]),
+    };
+    m.insert("utc".into(), Value::from(utc));
+    m.insert("schema".into(), Value::from(SCHEMA));
+    m.insert("ts".into(), Value::from(ts));
+    Value::Object(m).to_string().into_bytes()
 }
 
 fn telescope_part(t: &TelescopeView, part: &str) -> Option<Result<Value, serde_json::Error>> {
@@ -84,30 +116,23 @@ fn to_value<T: Serialize>(v: &T) -> Result<Value, serde_json::Error> {
     serde_json::to_value(v)
 }
 
-fn push(
-    out: &mut Vec<(String, Vec<u8>)>,
-    topic: String,
-    v: Result<Value, serde_json::Error>,
-    utc: &str,
-) {
+fn push(out: &mut Vec<(String, Value)>, topic: String, v: Result<Value, serde_json::Error>) {
     match v {
-        Ok(Value::Object(mut m)) => {
-            m.insert("utc".into(), Value::from(utc));
-            out.push((topic, Value::Object(m).to_string().into_bytes()));
-        }
-        Ok(other) => {
-            let mut m = Map::new();
-            m.insert("value".into(), other);
-            m.insert("utc".into(), Value::from(utc));
-            out.push((topic, Value::Object(m).to_string().into_bytes()));
-        }
+        Ok(v) => out.push((topic, v)),
         // Our own types always serialise; if one ever stops, skip it rather than stop.
         Err(e) => tracing::error!(%topic, error = %e, "cannot serialise telemetry"),
     }
 }
 
+/// The event as the core serialises it (`type`, `at` on the daemon clock, …) plus
+/// `schema` and the real `ts`.
 pub fn event(event: &Event) -> Result<Vec<u8>, serde_json::Error> {
-    serde_json::to_vec(event)
+    let mut v = serde_json::to_value(event)?;
+    if let Value::Object(m) = &mut v {
+        m.insert("schema".into(), Value::from(SCHEMA));
+        m.insert("ts".into(), Value::from(real_ts()));
+    }
+    serde_json::to_vec(&v)
 }
 
 /// An `events/alert` that says events were lost, shaped like [`Event::Alert`] plus a
@@ -132,6 +157,8 @@ pub fn dropped_note(lagged: u64, overflowed: u64, at: &str) -> Vec<u8> {
         ),
         "dropped": dropped,
         "at": at,
+        "schema": SCHEMA,
+        "ts": real_ts(),
     })
     .to_string()
     .into_bytes()
@@ -164,7 +191,10 @@ mod tests {
     #[test]
     fn offline_status_says_why() {
         let v = parse(&status_offline("s1", REASON_CONNECTION_LOST, None));
-        assert_eq!(v, json!({"online": false, "reason": "connection lost", "site": "s1"}));
+        assert_eq!(
+            v,
+            json!({"online": false, "reason": "connection lost", "site": "s1", "schema": 1})
+        );
         let v = parse(&status_offline("s1", REASON_SHUTDOWN, Some("2026-01-01T00:00:00")));
         assert_eq!(v["reason"], "shutdown");
         assert_eq!(v["utc"], "2026-01-01T00:00:00");
@@ -209,7 +239,12 @@ mod tests {
         );
         assert_eq!(out["p/s/telescopes/t1/dome"]["shutter_status"], "closed");
         assert_eq!(out["p/s/telescopes/t1/activity"]["activity"], "waiting for night");
-        assert_eq!(out["p/s/telescopes/t1/block"], json!({"active": false, "utc": "UTC"}));
+        let block = &out["p/s/telescopes/t1/block"];
+        assert_eq!(
+            (&block["active"], &block["utc"], &block["schema"]),
+            (&json!(false), &json!("UTC"), &json!(1))
+        );
+        assert!(block["ts"].as_str().is_some_and(|t| t.len() == 26), "{block}");
         assert_eq!(out["p/s/telescopes/t1/safety"]["safe"], false);
         assert_eq!(out["p/s/drivers/sim"]["status"], "up");
         assert!(out.values().all(|v| v["utc"] == "UTC"));

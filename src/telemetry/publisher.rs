@@ -1,21 +1,24 @@
 //! The publishing half: turns snapshots and events into MQTT messages and hands them to
 //! rumqttc without ever waiting on the network, then says goodbye on shutdown.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rumqttc::{AsyncClient, QoS};
 use tokio::sync::broadcast::{self, error::RecvError};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
-use crate::core::{Core, Event};
+use crate::core::{Core, Event, Snapshot};
 
 use super::connection::{LinkEvent, MAX_PACKET};
 use super::outbox::{Message, Outbox};
 use super::payload::{self, REASON_SHUTDOWN};
 use super::topics::Topics;
+use serde_json::Value;
 
 /// When rumqttc's queue is full we try again this soon: it drains as fast as the socket
 /// takes data, and ten checks a second cost nothing while keeping events prompt.
@@ -25,6 +28,11 @@ const RETRY: Duration = Duration::from_millis(100);
 /// and then for the DISCONNECT to go out. A daemon stopping must not hang on a broker.
 const SHUTDOWN_FLUSH: Duration = Duration::from_secs(3);
 const SHUTDOWN_DISCONNECT: Duration = Duration::from_secs(1);
+
+/// A topic whose state changes faster than this is published at this rate (the
+/// latest state wins): a slewing mount reports many times a second, and subscribers
+/// need the picture, not every step. The interval sample still comes on top.
+const ON_CHANGE_MIN_GAP: Duration = Duration::from_millis(100);
 
 /// Fixed header, topic length and packet id around the payload.
 const PACKET_OVERHEAD: usize = 16;
@@ -44,6 +52,12 @@ pub struct Publisher {
     connected: bool,
     /// rumqttc's queue was full at the last attempt; retry after [`RETRY`].
     blocked: bool,
+    /// Snapshot changes, for publishing state as it changes.
+    changes: watch::Receiver<Arc<Snapshot>>,
+    /// Per state topic: what was last handed over (unstamped) and when.
+    last: HashMap<String, (Value, Instant)>,
+    /// A change held back by [`ON_CHANGE_MIN_GAP`] is published then.
+    deferred: Option<Instant>,
 }
 
 impl Publisher {
@@ -57,6 +71,7 @@ impl Publisher {
         backlog: usize,
     ) -> Self {
         let since = teld_driver_protocol::time::format_utc(clock.now());
+        let core_watch = core.clone();
         Publisher {
             client,
             topics,
@@ -68,6 +83,9 @@ impl Publisher {
             outbox: Outbox::new(backlog),
             connected: false,
             blocked: false,
+            changes: core_watch.watch(),
+            last: HashMap::new(),
+            deferred: None,
         }
     }
 
@@ -81,6 +99,7 @@ impl Publisher {
         // A steady rate: after a stall, carry on at the next slot instead of bursting.
         tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
         let mut events_open = true;
+        let mut changes_open = true;
         loop {
             tokio::select! {
                 // Link news first: after a drop nothing more may go to rumqttc.
@@ -103,6 +122,19 @@ impl Publisher {
                     Err(RecvError::Lagged(n)) => self.note_lag(n),
                     Err(RecvError::Closed) => events_open = false,
                 },
+                changed = self.changes.changed(), if changes_open => match changed {
+                    Ok(()) => if self.connected {
+                        self.publish_changes();
+                    },
+                    // The core is gone: the daemon is stopping; shutdown follows.
+                    Err(_) => changes_open = false,
+                },
+                _ = sleep_until_opt(self.deferred) => {
+                    self.deferred = None;
+                    if self.connected {
+                        self.publish_changes();
+                    }
+                }
                 _ = tokio::time::sleep(RETRY), if self.blocked => {}
             }
             self.flush();
@@ -151,17 +183,51 @@ impl Publisher {
     /// interval supersedes a lost sample.
     fn publish_sample(&mut self) {
         let snap = self.core.snapshot();
-        let utc = self.now();
-        let mut skipped = 0;
-        for (topic, payload) in payload::sample(&self.topics, &snap, &utc) {
-            let m = Message { topic, payload, qos: QoS::AtMostOnce, retain: true, resend: false };
-            if self.hand_over(m).is_err() {
-                skipped += 1;
-            }
-        }
+        let skipped = self.publish_parts(&snap, true);
         if skipped > 0 {
             tracing::debug!(skipped, "MQTT client queue full; state samples skipped this interval");
         }
+    }
+
+    /// The parts whose state differs from what was last published, each at most once
+    /// per [`ON_CHANGE_MIN_GAP`]; one held back is published when its gap has passed.
+    fn publish_changes(&mut self) {
+        let snap = self.changes.borrow_and_update().clone();
+        self.publish_parts(&snap, false);
+    }
+
+    /// Returns how many parts rumqttc's full queue made us skip.
+    fn publish_parts(&mut self, snap: &Snapshot, all: bool) -> usize {
+        let (utc, ts) = (self.now(), payload::real_ts());
+        let now = Instant::now();
+        let mut skipped = 0;
+        for (topic, state) in payload::parts(&self.topics, snap) {
+            if !all {
+                match self.last.get(&topic) {
+                    Some((prev, _)) if *prev == state => continue,
+                    Some((_, at)) if now < *at + ON_CHANGE_MIN_GAP => {
+                        let due = *at + ON_CHANGE_MIN_GAP;
+                        self.deferred = Some(self.deferred.map_or(due, |d| d.min(due)));
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
+            let payload = payload::stamp(state.clone(), &utc, &ts);
+            let m = Message {
+                topic: topic.clone(),
+                payload,
+                qos: QoS::AtMostOnce,
+                retain: true,
+                resend: false,
+            };
+            if self.hand_over(m).is_err() {
+                skipped += 1;
+            } else {
+                self.last.insert(topic, (state, now));
+            }
+        }
+        skipped
     }
 
     /// Hands queued events to rumqttc until its queue is full.
@@ -259,5 +325,13 @@ impl Publisher {
 
     fn now(&self) -> String {
         teld_driver_protocol::time::format_utc(self.clock.now())
+    }
+}
+
+/// Sleeps until `at`, or forever when there is nothing deferred.
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }

@@ -1,5 +1,5 @@
 //! The topic tree of one site, `<topic_prefix>/<site>/...`, in one place so the
-//! publisher, the tests and `docs/MQTT.md` cannot drift apart.
+//! publisher, the tests and `docs/mqtt-telemetry.md` cannot drift apart.
 
 use super::TelemetryError;
 

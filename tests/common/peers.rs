@@ -62,3 +62,33 @@ pub fn mqtt_broker() -> Option<SocketAddr> {
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 1883)));
     TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok().map(|_| addr)
 }
+
+fn peers_venv() -> PathBuf {
+    std::env::var_os("TELD_PEERS_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".venv-peers"))
+}
+
+/// Python of the peers venv, if it has `prometheus_client` (the reference parser of
+/// the Prometheus text format).
+pub fn prometheus_parser() -> Option<PathBuf> {
+    let py = peers_venv().join("bin/python");
+    let ok = Command::new(&py)
+        .args(["-c", "import prometheus_client.parser"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    ok.then_some(py)
+}
+
+/// The `st` command of PyPI schemathesis in the peers venv.
+pub fn schemathesis() -> Option<PathBuf> {
+    let st = peers_venv().join("bin/st");
+    let ok = Command::new(&st).arg("--version").output().is_ok_and(|o| o.status.success());
+    ok.then_some(st)
+}
+
+/// Debian's `wrk`, for the benchmark script (never run by tests).
+pub fn wrk() -> Option<PathBuf> {
+    let ok = Command::new("wrk").arg("--version").output().is_ok();
+    ok.then(|| PathBuf::from("wrk"))
+}

@@ -12,6 +12,7 @@
 //! instance formats into a `Problem`, the daemon builds one from its store and the
 //! astronomy crate.
 
+pub mod bound;
 pub mod construct;
 pub mod geometry;
 mod index;

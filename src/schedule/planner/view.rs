@@ -11,7 +11,7 @@ use crate::schedule::svg::SAMPLE_S as SVG_SAMPLE_S;
 use crate::store::StoreError;
 
 /// The plan as the API shows it.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct PlanView {
     pub night_start: Option<String>,
     pub night_end: Option<String>,
@@ -25,15 +25,19 @@ pub struct PlanView {
     pub sun_altitudes: Vec<f64>,
     #[serde(skip)]
     pub span_s: f64,
+    /// Upper bound on any plan's value for this night's problem
+    /// (`teld_schedule::bound`), for the metrics' gap. Not in the JSON yet.
+    #[serde(skip)]
+    pub bound: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TelescopePlan {
     pub name: String,
     pub blocks: Vec<PlannedBlock>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PlannedBlock {
     pub request_id: RequestId,
     pub name: String,
@@ -152,6 +156,7 @@ impl Planner {
             unplanned,
             sun_altitudes: n.sun.clone(),
             span_s: (n.end - n.start).to_seconds(),
+            bound: teld_schedule::bound::fractional_bound(&n.problem),
         };
         *self.view.write().unwrap_or_else(|e| e.into_inner()) = view;
     }

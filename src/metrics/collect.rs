@@ -1,0 +1,147 @@
+//! Builds the exposition at scrape time: gauges from the snapshot (no device call),
+//! store aggregates from a 5 s cache, and the histograms the daemon keeps.
+
+use std::time::Duration;
+
+use teld_driver_protocol::{CameraStatus, ShutterStatus};
+
+use super::{Exposition, Metrics, ingest_seconds};
+use crate::api::ApiState;
+use crate::core::DriverStatus;
+
+/// A Prometheus scrape every 15 s or so never needs fresher counts; 5 s bounds the
+/// store's work however often someone scrapes.
+const STORE_MAX_AGE: Duration = Duration::from_secs(5);
+
+const REQUEST_STATES: [&str; 7] =
+    ["queued", "scheduled", "observing", "completed", "failed", "expired", "cancelled"];
+const OUTCOMES: [&str; 5] = ["running", "completed", "aborted", "failed", "interrupted"];
+
+/// A 0/1 gauge per telescope read from its view.
+type Flag = fn(&crate::core::TelescopeView) -> bool;
+
+fn flag(b: bool) -> f64 {
+    if b { 1.0 } else { 0.0 }
+}
+
+pub async fn render(m: &Metrics, st: &ApiState) -> String {
+    let mut e = Exposition::default();
+    e.family("teld_build_info", "gauge", "Always 1; the version is the label.");
+    e.sample("teld_build_info", &[("version", env!("CARGO_PKG_VERSION"))], 1.0);
+
+    let snap = st.core.snapshot();
+    e.family(
+        "teld_device_up",
+        "gauge",
+        "1 when the device last reported itself connected, 0 otherwise or before its first report.",
+    );
+    for (t, v) in &snap.telescopes {
+        let devices = [
+            ("mount", v.mount.as_ref().map(|s| s.connected)),
+            ("camera", v.camera.as_ref().map(|s| s.connected)),
+            ("dome", v.dome.as_ref().map(|s| s.connected)),
+            ("weather", v.weather.as_ref().map(|s| s.connected)),
+        ];
+        for (d, up) in devices {
+            e.sample("teld_device_up", &[("telescope", t), ("device", d)], flag(up == Some(true)));
+        }
+    }
+    let per_telescope: [(&str, &str, Flag); 5] = [
+        ("teld_mount_parked", "1 when the mount reports it is at park.", |v| {
+            v.mount.as_ref().is_some_and(|s| s.at_park)
+        }),
+        ("teld_mount_slewing", "1 while the mount reports a slew.", |v| {
+            v.mount.as_ref().is_some_and(|s| s.slewing)
+        }),
+        ("teld_dome_open", "1 when the dome shutter reports open.", |v| {
+            v.dome.as_ref().is_some_and(|s| s.shutter_status == ShutterStatus::Open)
+        }),
+        ("teld_camera_exposing", "1 while the camera reports an exposure.", |v| {
+            v.camera.as_ref().is_some_and(|s| s.camera_state == CameraStatus::Exposing)
+        }),
+        ("teld_safety_safe", "1 when the safety monitor considers the telescope safe.", |v| {
+            v.safety.safe
+        }),
+    ];
+    for (name, help, get) in per_telescope {
+        e.family(name, "gauge", help);
+        for (t, v) in &snap.telescopes {
+            e.sample(name, &[("telescope", t)], flag(get(v)));
+        }
+    }
+
+    e.family("teld_driver_up", "gauge", "1 while the driver process is up and answering.");
+    for (d, v) in &snap.drivers {
+        e.sample("teld_driver_up", &[("driver", d)], flag(v.status == DriverStatus::Up));
+    }
+    e.family("teld_driver_restarts_total", "counter", "Times the supervisor restarted the driver.");
+    for (d, v) in &snap.drivers {
+        e.sample("teld_driver_restarts_total", &[("driver", d)], f64::from(v.restarts));
+    }
+    e.family("teld_telemetry_connected", "gauge", "1 while the MQTT telemetry link is up.");
+    e.sample("teld_telemetry_connected", &[], flag(snap.telemetry.connected));
+
+    let counts = m.store_counts(&st.ledger.store, STORE_MAX_AGE).await;
+    e.family("teld_store_up", "gauge", "1 when the last aggregate query of the store succeeded.");
+    e.sample("teld_store_up", &[], flag(counts.error.is_none()));
+    e.family("teld_requests", "gauge", "Requests by state; state=\"queued\" is the queue length.");
+    for s in REQUEST_STATES {
+        let n = counts.requests.get(s).copied().unwrap_or(0);
+        e.sample("teld_requests", &[("state", s)], n as f64);
+    }
+    e.family("teld_observations_total", "counter", "Observation attempts by outcome.");
+    for o in OUTCOMES {
+        let n = counts.observations.get(o).copied().unwrap_or(0);
+        e.sample("teld_observations_total", &[("outcome", o)], n as f64);
+    }
+    e.family("teld_handoff_pending", "gauge", "Frames not yet delivered to each handoff sink.");
+    for &sink in st.observe.pipeline.sinks() {
+        let n = counts.handoffs.get(sink).map_or(0, |c| c.pending);
+        e.sample("teld_handoff_pending", &[("sink", sink)], n as f64);
+    }
+
+    let plan = st.planner.view();
+    e.family("teld_plan_value", "gauge", "Summed value of tonight's plan at the last repair.");
+    e.sample("teld_plan_value", &[], plan.value);
+    e.family(
+        "teld_plan_bound",
+        "gauge",
+        "Upper bound on any plan's value tonight (fractional knapsack over the telescopes' night time).",
+    );
+    e.sample("teld_plan_bound", &[], plan.bound);
+    e.family(
+        "teld_plan_bound_gap_ratio",
+        "gauge",
+        "1 - plan value / bound; 0 when the bound is 0.",
+    );
+    let gap = if plan.bound > 0.0 { (1.0 - plan.value / plan.bound).max(0.0) } else { 0.0 };
+    e.sample("teld_plan_bound_gap_ratio", &[], gap);
+    e.family("teld_plan_unplanned", "gauge", "Open requests that do not fit tonight.");
+    e.sample("teld_plan_unplanned", &[], plan.unplanned.len() as f64);
+
+    e.family(
+        "teld_ingest_seconds",
+        "histogram",
+        "Frame ingest, spool file read to FITS file placed in the archive (real time).",
+    );
+    e.histogram("teld_ingest_seconds", &[], &ingest_seconds().snapshot());
+
+    let http = m.http_series();
+    e.family("teld_http_requests_total", "counter", "HTTP requests answered.");
+    for ((method, route, code), h) in &http {
+        let code = code.to_string();
+        let labels = [("method", *method), ("route", route.as_str()), ("code", code.as_str())];
+        e.sample("teld_http_requests_total", &labels, h.count as f64);
+    }
+    e.family(
+        "teld_http_request_duration_seconds",
+        "histogram",
+        "Time to produce the response head, by method, route template and status.",
+    );
+    for ((method, route, code), h) in &http {
+        let code = code.to_string();
+        let labels = [("method", *method), ("route", route.as_str()), ("code", code.as_str())];
+        e.histogram("teld_http_request_duration_seconds", &labels, h);
+    }
+    e.finish()
+}
