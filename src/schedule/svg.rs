@@ -151,6 +151,7 @@ mod tests {
             unplanned: Vec::new(),
             sun_altitudes: vec![-20.0; 66],
             span_s: 39_600.0,
+            ..PlanView::default()
         }
     }
 
