@@ -95,6 +95,9 @@ fn metrics_parse_with_the_reference_parser_and_readyz_follows_the_drivers() {
         ("teld_dome_open", "gauge"),
         ("teld_camera_exposing", "gauge"),
         ("teld_safety_safe", "gauge"),
+        ("teld_telescope_mode", "gauge"),
+        ("teld_auth_failures", "counter"),
+        ("teld_rate_limited", "counter"),
         ("teld_driver_up", "gauge"),
         // The parser names counters without their `_total`.
         ("teld_driver_restarts", "counter"),

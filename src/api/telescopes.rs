@@ -27,7 +27,7 @@ use crate::observe::control::{ApplyError, Refusal};
 
 /// Longest `wait_s`: a dome takes a minute or two; beyond that the caller should
 /// watch the live feed instead of holding a request open.
-const MAX_WAIT_S: f64 = 120.0;
+pub const MAX_WAIT_S: f64 = 120.0;
 /// How often `stop` re-reads the devices while waiting for them to come to rest.
 const STOP_POLL: Duration = Duration::from_millis(100);
 

@@ -7,7 +7,8 @@ use teld_driver_protocol::{CameraStatus, ShutterStatus};
 
 use super::{Exposition, Metrics, ingest_seconds};
 use crate::api::ApiState;
-use crate::core::DriverStatus;
+use crate::auth::Role;
+use crate::core::{ControlMode, DriverStatus};
 
 /// A Prometheus scrape every 15 s or so never needs fresher counts; 5 s bounds the
 /// store's work however often someone scrapes.
@@ -68,6 +69,34 @@ pub async fn render(m: &Metrics, st: &ApiState) -> String {
         for (t, v) in &snap.telescopes {
             e.sample(name, &[("telescope", t)], flag(get(v)));
         }
+    }
+    // One series per mode, 1 for the current one: alert rules can say
+    // `teld_telescope_mode{mode="manual"} == 1` without knowing codes.
+    e.family("teld_telescope_mode", "gauge", "1 for the telescope's current control mode.");
+    for (t, v) in &snap.telescopes {
+        for mode in [ControlMode::Auto, ControlMode::Paused, ControlMode::Manual] {
+            let labels = [("telescope", t.as_str()), ("mode", mode.as_str())];
+            e.sample("teld_telescope_mode", &labels, flag(v.control.mode == mode));
+        }
+    }
+
+    e.family(
+        "teld_auth_failures_total",
+        "counter",
+        "API calls refused for a missing or unknown token.",
+    );
+    e.sample("teld_auth_failures_total", &[], st.auth.auth_failures_total() as f64);
+    e.family(
+        "teld_rate_limited_total",
+        "counter",
+        "API calls refused by a token's rate limit, by role.",
+    );
+    for role in [Role::Observer, Role::Operator, Role::Admin] {
+        e.sample(
+            "teld_rate_limited_total",
+            &[("role", role.as_str())],
+            st.auth.rate_limited_total(role) as f64,
+        );
     }
 
     e.family("teld_driver_up", "gauge", "1 while the driver process is up and answering.");
