@@ -20,6 +20,12 @@ pub struct AuditQuery {
     limit: Option<u32>,
 }
 
+#[utoipa::path(get, path = "/api/v1/audit", operation_id = "audit_log", tag = "access",
+    params(
+        ("after_id" = Option<i64>, Query, description = "Continue after this entry id (`next_after_id`); default 0"),
+        ("limit" = Option<i64>, Query, minimum = 0, maximum = 4294967295_i64, description = "Page size, default 100; 0 counts as 1 and values over 1000 as 1000"),
+    ),
+    responses((status = 200, description = "Audit entries, oldest first", body = super::schemas::AuditPage)))]
 pub async fn page(
     State(st): State<ApiState>,
     q: Result<Query<AuditQuery>, QueryRejection>,

@@ -15,6 +15,8 @@ pub struct NamedDriver {
     pub view: DriverView,
 }
 
+#[utoipa::path(get, path = "/api/v1/drivers", operation_id = "list_drivers", tag = "drivers",
+    responses((status = 200, description = "Every driver process", body = Vec<super::schemas::DriverState>)))]
 pub async fn list(State(st): State<ApiState>) -> Json<Vec<NamedDriver>> {
     let snap = st.core.snapshot();
     Json(
@@ -27,6 +29,13 @@ pub async fn list(State(st): State<ApiState>) -> Json<Vec<NamedDriver>> {
 
 /// Answers 202 once the supervisor is told: the new process's `up` comes on the
 /// live feed (`driver` items) and in `GET /api/v1/drivers`.
+#[utoipa::path(post, path = "/api/v1/drivers/{name}/restart", operation_id = "restart_driver", tag = "drivers",
+    params(("name" = String, Path, description = "The driver's name from the config")),
+    responses(
+        (status = 202, description = "The supervisor is restarting it; `up` follows on the live feed", body = super::schemas::DriverState),
+        (status = 404, description = "`not_found`: no such driver", body = super::schemas::ErrorBody),
+        (status = 409, description = "`driver_not_up`: starting or being restarted already", body = super::schemas::ErrorBody),
+    ))]
 pub async fn restart(
     State(st): State<ApiState>,
     Path(name): Path<String>,

@@ -24,6 +24,12 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// What a browser's EventSource waits before reconnecting.
 const RETRY: Duration = Duration::from_secs(2);
 
+#[utoipa::path(get, path = "/api/v1/events", operation_id = "events", tag = "events",
+    params(
+        ("last_event_id" = Option<String>, Query, description = "Resume after this event id on a first connection"),
+        ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id (EventSource sends it on reconnect)"),
+    ),
+    responses((status = 200, description = "Server-sent events without end: `hello`, `reset` and feed items, each `data` a JSON object", content_type = "text/event-stream", body = String)))]
 pub async fn stream(
     State(st): State<ApiState>,
     caller: Option<Extension<Caller>>,

@@ -16,8 +16,12 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
+use super::access::{self, Access};
 use super::schemas::*;
-use super::{ApiState, frames, health, metrics, plan, requests, status};
+use super::{
+    ApiState, audit_api, drivers, events, frames, health, metrics, plan, requests, status,
+    telescopes, tokens, web, whoami,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -33,6 +37,10 @@ use super::{ApiState, frames, health, metrics, plan, requests, status};
         requests::submit, requests::list, requests::show, requests::cancel,
         frames::list, frames::show, frames::fits, frames::preview,
         plan::show, plan::picture,
+        web::index, web::app_js, web::app_css, web::favicon,
+        whoami::show, tokens::list, tokens::create, tokens::revoke, audit_api::page,
+        telescopes::list, telescopes::show, telescopes::action,
+        drivers::list, drivers::restart, events::stream,
     ),
     components(schemas(ErrorBody)),
     modifiers(&CommonErrors),
@@ -48,21 +56,28 @@ pub fn document(auth: bool) -> utoipa::openapi::OpenApi {
     doc
 }
 
-/// Routes anyone may call, also when auth is on (docs/research/issue7-plan.md §3).
-const PUBLIC: [&str; 4] = ["/healthz", "/readyz", "/openapi.json", "/"];
+/// Whether anyone may call `method path`, also when auth is on: read from the access
+/// layer's own table, so the document cannot promise less (or more) than it enforces.
+fn public(method: &str, path: &str) -> bool {
+    access::ROUTES.iter().any(|(m, t, rule)| {
+        m.eq_ignore_ascii_case(method) && *t == path && rule.access == Access::Public
+    })
+}
 
-fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut Operation> {
+fn operations(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = (&'static str, &mut Operation)> {
     [
-        item.get.as_mut(),
-        item.put.as_mut(),
-        item.post.as_mut(),
-        item.delete.as_mut(),
-        item.patch.as_mut(),
-        item.head.as_mut(),
-        item.options.as_mut(),
+        ("GET", item.get.as_mut()),
+        ("PUT", item.put.as_mut()),
+        ("POST", item.post.as_mut()),
+        ("DELETE", item.delete.as_mut()),
+        ("PATCH", item.patch.as_mut()),
+        ("HEAD", item.head.as_mut()),
+        ("OPTIONS", item.options.as_mut()),
     ]
     .into_iter()
-    .flatten()
+    .filter_map(|(m, op)| op.map(|op| (m, op)))
 }
 
 struct Security {
@@ -84,8 +99,8 @@ impl Modify for Security {
             ),
         );
         for (path, item) in doc.paths.paths.iter_mut() {
-            let public = PUBLIC.contains(&path.as_str());
-            for op in operations(item) {
+            for (method, op) in operations(item) {
+                let public = public(method, path);
                 let bearer = SecurityRequirement::new("bearer", Vec::<String>::new());
                 op.security = Some(match (public, self.auth) {
                     (true, _) => vec![SecurityRequirement::default()],
@@ -104,8 +119,8 @@ struct CommonErrors;
 impl Modify for CommonErrors {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         for (path, item) in doc.paths.paths.iter_mut() {
-            let public = PUBLIC.contains(&path.as_str());
-            for op in operations(item) {
+            for (method, op) in operations(item) {
+                let public = public(method, path);
                 let has_params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
                 let has_body = op.request_body.is_some();
                 let mut add = |code: &str, why: &str| {
@@ -153,10 +168,9 @@ pub async fn openapi_json(State(st): State<ApiState>) -> impl IntoResponse {
     ([(CONTENT_TYPE, "application/json")], body.as_str())
 }
 
-/// Whether bearer tokens are checked. Access control (issue 7, piece A) is not in
-/// this tree yet, so every call is local admin; A returns its `http.auth` here.
-fn auth_enforced(_st: &ApiState) -> bool {
-    false
+/// Whether bearer tokens are checked (`http.auth`), as the access layer sees it.
+fn auth_enforced(st: &ApiState) -> bool {
+    st.auth.enabled
 }
 
 #[cfg(test)]
@@ -219,9 +233,22 @@ mod tests {
                 let id = op["operationId"].as_str().unwrap();
                 assert!(ids.insert(id.to_string()), "operationId {id} twice");
                 assert!(op["responses"].get("503").is_some(), "{m} {path} lacks 503");
-                let public = PUBLIC.contains(&path.as_str());
+                let public = public(m, path);
                 assert_eq!(op["responses"].get("401").is_none(), public, "{m} {path}");
             }
+        }
+    }
+
+    #[test]
+    fn the_document_and_the_access_table_list_the_same_operations() {
+        let table: BTreeSet<(String, String)> =
+            access::ROUTES.iter().map(|(m, t, _)| (m.to_string(), t.to_string())).collect();
+        assert_eq!(documented(), table);
+        let doc = serde_json::to_value(document(true)).unwrap();
+        for (m, t, rule) in access::ROUTES {
+            let security = &doc["paths"][t][m.to_lowercase()]["security"];
+            let open = *security == serde_json::json!([{}]);
+            assert_eq!(open, rule.access == Access::Public, "{m} {t}: {security}");
         }
     }
 

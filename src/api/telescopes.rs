@@ -38,6 +38,8 @@ pub struct Named {
     pub view: TelescopeView,
 }
 
+#[utoipa::path(get, path = "/api/v1/telescopes", operation_id = "list_telescopes", tag = "telescopes",
+    responses((status = 200, description = "Every telescope's live view", body = Vec<super::schemas::TelescopeState>)))]
 pub async fn list(State(st): State<ApiState>) -> Json<Vec<Named>> {
     let snap = st.core.snapshot();
     Json(
@@ -48,6 +50,12 @@ pub async fn list(State(st): State<ApiState>) -> Json<Vec<Named>> {
     )
 }
 
+#[utoipa::path(get, path = "/api/v1/telescopes/{name}", operation_id = "show_telescope", tag = "telescopes",
+    params(("name" = String, Path, description = "The telescope's name from the config")),
+    responses(
+        (status = 200, description = "The telescope's live view", body = super::schemas::TelescopeState),
+        (status = 404, description = "`not_found`: no such telescope", body = super::schemas::ErrorBody),
+    ))]
 pub async fn show(
     State(st): State<ApiState>,
     Path(name): Path<String>,
@@ -80,6 +88,23 @@ pub struct DeviceStates {
     pub camera: Value,
 }
 
+#[utoipa::path(post, path = "/api/v1/telescopes/{name}/actions/{action}", operation_id = "telescope_action", tag = "telescopes",
+    params(
+        ("name" = String, Path, description = "The telescope's name from the config"),
+        ("action" = String, Path, description = "`stop`, `park`, `close`, `open`, `resume`, `take` or `release`"),
+        ("wait_s" = Option<f64>, Query, minimum = 0, maximum = 120, description = "Wait up to this many seconds for the devices (default 0: answer at once); over 30 s the answer is 503 `timeout` while the action goes on"),
+        ("force" = Option<bool>, Query, description = "Take the telescope from another operator's manual control"),
+        ("reason" = Option<String>, Query, description = "Why, kept with the control mode and in the audit log"),
+    ),
+    responses(
+        (status = 200, description = "Done or under way; the devices as read afterwards", body = super::schemas::ActionResult),
+        (status = 400, description = "`invalid_query`: wait_s or force cannot be read", body = super::schemas::ErrorBody),
+        (status = 404, description = "`not_found`: no such telescope or action", body = super::schemas::ErrorBody),
+        (status = 409, description = "`control_held`, `control_required` or `interlock_refused`", body = super::schemas::ErrorBody),
+        (status = 500, description = "`internal`: the action's task failed", body = super::schemas::ErrorBody),
+        (status = 502, description = "`device_error`: a device refused or failed the command", body = super::schemas::ErrorBody),
+        (status = 503, description = "`driver_down`, `store_unavailable` or `timeout`: retry later", body = super::schemas::ErrorBody),
+    ))]
 pub async fn action(
     State(st): State<ApiState>,
     caller: Option<Extension<Caller>>,

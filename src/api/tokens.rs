@@ -16,6 +16,8 @@ use crate::store::StoreError;
 /// Ten years: longer is "never", which is what leaving it out says.
 const MAX_EXPIRES_DAYS: f64 = 3650.0;
 
+#[utoipa::path(get, path = "/api/v1/tokens", operation_id = "list_tokens", tag = "access",
+    responses((status = 200, description = "Every token, revoked and expired ones too; never a secret", body = super::schemas::TokenList)))]
 pub async fn list(State(st): State<ApiState>) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({ "tokens": st.ledger.store.tokens().await? })))
 }
@@ -29,6 +31,15 @@ pub struct NewToken {
     expires_days: Option<f64>,
 }
 
+#[utoipa::path(post, path = "/api/v1/tokens", operation_id = "create_token", tag = "access",
+    request_body = super::schemas::NewTokenBody,
+    responses(
+        (status = 201, description = "Made; `token` is the secret, shown only this once", body = super::schemas::TokenCreated,
+            headers(("location" = String, description = "The token's URL"))),
+        (status = 409, description = "`token_name_taken`: a token has that name", body = super::schemas::ErrorBody),
+        (status = 422, description = "`invalid_value`: a bad name or expires_days", body = super::schemas::ErrorBody),
+        (status = 503, description = "`random_unavailable`, `store_unavailable` or `timeout`: retry later", body = super::schemas::ErrorBody),
+    ))]
 pub async fn create(
     State(st): State<ApiState>,
     Extension(caller): Extension<Caller>,
@@ -92,6 +103,14 @@ pub async fn create(
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(body)))
 }
 
+#[utoipa::path(post, path = "/api/v1/tokens/{id}/revoke", operation_id = "revoke_token", tag = "access",
+    params(("id" = i64, Path, description = "The token id")),
+    responses(
+        (status = 200, description = "Revoked, effective at once", body = super::schemas::TokenRevoked),
+        (status = 400, description = "`invalid_id`: not an integer", body = super::schemas::ErrorBody),
+        (status = 404, description = "`not_found`", body = super::schemas::ErrorBody),
+        (status = 409, description = "`already_revoked`, or `cannot_revoke_self`: the token of this call", body = super::schemas::ErrorBody),
+    ))]
 pub async fn revoke(
     State(st): State<ApiState>,
     Extension(caller): Extension<Caller>,

@@ -33,18 +33,26 @@ fn file(body: &'static str, content_type: &'static str) -> impl IntoResponse {
     )
 }
 
+#[utoipa::path(get, path = "/", operation_id = "web_index", tag = "web",
+    responses((status = 200, description = "The web page", content_type = "text/html", body = String)))]
 pub async fn index() -> impl IntoResponse {
     file(INDEX, "text/html; charset=utf-8")
 }
 
+#[utoipa::path(get, path = "/app.js", operation_id = "web_app_js", tag = "web",
+    responses((status = 200, description = "The web page's script", content_type = "text/javascript", body = String)))]
 pub async fn app_js() -> impl IntoResponse {
     file(APP_JS, "text/javascript; charset=utf-8")
 }
 
+#[utoipa::path(get, path = "/app.css", operation_id = "web_app_css", tag = "web",
+    responses((status = 200, description = "The web page's style sheet", content_type = "text/css", body = String)))]
 pub async fn app_css() -> impl IntoResponse {
     file(APP_CSS, "text/css; charset=utf-8")
 }
 
+#[utoipa::path(get, path = "/favicon.svg", operation_id = "web_favicon", tag = "web",
+    responses((status = 200, description = "The page's icon", content_type = "image/svg+xml", body = String)))]
 pub async fn favicon() -> impl IntoResponse {
     file(FAVICON, "image/svg+xml")
 }
