@@ -138,8 +138,7 @@ impl Teld {
             client_id: Some(unique(&format!("{name}-teld"))),
             topic_prefix: prefix.clone(),
             interval_s,
-            username: None,
-            password: None,
+            ..TelemetryConfig::default()
         };
         let core = Core::new(site_snapshot());
         let clock = Clock::manual(t0());
@@ -557,6 +556,11 @@ struct PrivateBroker {
 
 impl PrivateBroker {
     fn new(bin: PathBuf) -> Self {
+        Self::with_extra(bin, "")
+    }
+
+    /// With `extra` appended to its configuration (another listener, say).
+    fn with_extra(bin: PathBuf, extra: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         // Mosquitto started as root drops to its own user, which must write the store.
         #[cfg(unix)]
@@ -566,7 +570,7 @@ impl PrivateBroker {
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let conf = format!(
-            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\n",
+            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\n{extra}",
             dir.path().display()
         );
         std::fs::write(dir.path().join("mosquitto.conf"), conf).unwrap();
@@ -866,4 +870,123 @@ async fn state_changes_are_published_at_once_and_reach_late_subscribers_retained
     let topics = teld.retained_topics();
     teld.stop().await;
     clear_retained(addr, &topics).await;
+}
+
+/// A CA and a broker certificate it signed for 127.0.0.1, made by openssl (a peer).
+fn ca_and_server_cert(dir: &std::path::Path) -> Option<()> {
+    let run = |args: &[&str]| {
+        Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    let ok = run(&[
+        &["req", "-x509"][..],
+        &ec,
+        &["-keyout", "ca.key", "-out", "ca.pem"],
+        &["-days", "2", "-subj", "/CN=teld test CA"],
+    ]
+    .concat())
+        && run(&[
+            &["req"][..],
+            &ec,
+            &["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"],
+        ]
+        .concat())
+        && run(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ]);
+    #[cfg(unix)]
+    {
+        // Mosquitto started as root drops to its own user, which must read the key.
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(
+            dir.join("server.key"),
+            std::fs::Permissions::from_mode(0o644),
+        );
+    }
+    ok.then_some(())
+}
+
+#[tokio::test]
+async fn telemetry_over_tls_checks_the_brokers_certificate() {
+    let Some(bin) = require(mosquitto(), "mosquitto binary", "MQTT telemetry over TLS") else {
+        return;
+    };
+    let certs = tempfile::tempdir().unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(certs.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    if require(ca_and_server_cert(certs.path()), "openssl", "MQTT telemetry over TLS").is_none() {
+        return;
+    }
+    let tls_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let p = |f: &str| certs.path().join(f).display().to_string();
+    let mut broker = PrivateBroker::with_extra(
+        bin,
+        &format!(
+            "listener {tls_port} 127.0.0.1\ncafile {}\ncertfile {}\nkeyfile {}\n",
+            p("ca.pem"),
+            p("server.pem"),
+            p("server.key")
+        ),
+    );
+    broker.start().await;
+    let tls_addr = SocketAddr::from(([127, 0, 0, 1], tls_port));
+
+    // teld publishes through the TLS listener; the test listens on the plain one.
+    let start = |name: &str, ca_file: PathBuf| {
+        let prefix = unique(name);
+        let cfg = TelemetryConfig {
+            broker: tls_addr.to_string(),
+            client_id: Some(unique(&format!("{name}-teld"))),
+            topic_prefix: prefix.clone(),
+            interval_s: 0.5,
+            tls: true,
+            ca_file: Some(ca_file),
+            ..TelemetryConfig::default()
+        };
+        let core = Core::new(site_snapshot());
+        let shutdown = CancellationToken::new();
+        let handle =
+            telemetry::spawn(cfg, SITE.into(), core.clone(), Clock::manual(t0()), shutdown.clone());
+        Teld { core, clock: Clock::manual(t0()), shutdown, handle, prefix }
+    };
+    let good = start("tls", certs.path().join("ca.pem"));
+    let mut sub = Subscriber::connect(broker.addr(), &good.all()).await;
+    sub.status("online over TLS", is_online).await;
+    let view = good.view_until("connected", |v| v.connected).await;
+    assert!(view.last_error.is_none(), "{view:?}");
+    good.stop().await;
+
+    // A broker whose certificate the configured CA did not sign is refused, and said so.
+    let other = tempfile::tempdir().unwrap();
+    if ca_and_server_cert(other.path()).is_none() {
+        panic!("openssl made one set of certificates but not a second");
+    }
+    let wrong = start("tls-wrong", other.path().join("ca.pem"));
+    let view = wrong.view_until("a certificate error", |v| v.last_error.is_some()).await;
+    assert!(!view.connected);
+    let error = view.last_error.unwrap();
+    assert!(error.contains("ertificate") || error.contains("TLS"), "{error}");
+    wrong.stop().await;
 }

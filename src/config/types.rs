@@ -281,6 +281,14 @@ pub struct TelemetryConfig {
     /// Set with `TELD__TELEMETRY__PASSWORD`, not in the file.
     #[serde(default)]
     pub password: Option<String>,
+    /// MQTT over TLS (the broker's TLS listener, usually port 8883); the broker's
+    /// certificate is checked against `ca_file` and the host name in `broker`.
+    #[serde(default)]
+    pub tls: bool,
+    /// PEM file of the CA certificates to trust; default the system's bundle
+    /// (`/etc/ssl/certs/ca-certificates.crt`).
+    #[serde(default)]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 fn yes() -> bool {
@@ -306,6 +314,8 @@ impl Default for TelemetryConfig {
             interval_s: default_telemetry_interval(),
             username: None,
             password: None,
+            tls: false,
+            ca_file: None,
         }
     }
 }

@@ -44,6 +44,7 @@ impl MqttSink {
         if let Some(user) = &cfg.username {
             o.set_credentials(user, cfg.password.clone().unwrap_or_default());
         }
+        o.set_transport(crate::telemetry::tls::transport(cfg)?);
         Ok(MqttSink { options: o, broker: cfg.broker.clone(), topic, timeout, conn: None })
     }
 

@@ -87,6 +87,7 @@ pub fn options(
         ),
         (None, None) => {}
     }
+    o.set_transport(super::tls::transport(cfg)?);
     Ok(o)
 }
 

@@ -19,6 +19,7 @@ mod connection;
 mod outbox;
 mod payload;
 mod publisher;
+pub(crate) mod tls;
 mod topics;
 
 use std::time::Duration;
@@ -54,6 +55,11 @@ pub enum TelemetryError {
         "MQTT topic base `{topic}` is not usable: telemetry.topic_prefix and site.name must be non-empty and free of `+`, `#` (and `/` in the site name)"
     )]
     BadTopic { topic: String },
+    #[error(
+        "MQTT TLS: cannot use the CA certificates in {}: {reason}; set telemetry.ca_file to a PEM file of the CA that signed the broker's certificate",
+        file.display()
+    )]
+    Tls { file: std::path::PathBuf, reason: String },
 }
 
 /// Starts telemetry on the current runtime. Subscribes to events before returning, so
