@@ -39,7 +39,11 @@ trap cleanup EXIT
 sed -e "s|^state_dir =.*|state_dir = \"$work/state\"|" \
     -e "s|^listen =.*|listen = \"127.0.0.1:$teld_port\"|" \
     -e "s|^topic_prefix =.*|topic_prefix = \"teldbench-$$\"|" \
+    -e "s|^\[http\]|[http]\nauth = true|" \
     config/default.toml > "$work/teld.toml"
+# With auth on, as a site on a network runs: every call pays for its token check.
+token=$("$target/release/teld" token create --config "$work/teld.toml" --role admin --name bench 2>/dev/null)
+auth="Authorization: Bearer $token"
 RUST_LOG=warn "$target/release/teld" run --config "$work/teld.toml" \
   --simulate-from 2026-11-24T20:00:00 --speed 60 > "$work/teld.log" 2>&1 &
 pids+=($!)
@@ -59,13 +63,13 @@ wait_http "http://127.0.0.1:$teld_port/readyz"
 wait_http "$alpaca_url"
 # A night with work in it: a few requests so the executor slews and exposes.
 for ra in 30 60 90; do
-  curl -sf -o /dev/null -H 'content-type: application/json' \
+  curl -sf -o /dev/null -H "$auth" -H 'content-type: application/json' \
     -d "{\"target\":{\"name\":\"bench-$ra\",\"ra_deg\":$ra,\"dec_deg\":20},\"exposure_s\":30,\"count\":20}" \
     "http://127.0.0.1:$teld_port/api/v1/requests"
 done
 
-run() { # key label url
-  wrk -t"$threads" -c"$conns" -d"$duration" --latency "$3" > "$work/$1.wrk"
+run() { # key label url [header]
+  wrk -t"$threads" -c"$conns" -d"$duration" --latency ${4:+-H "$4"} "$3" > "$work/$1.wrk"
   local rps p99 non2xx
   rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/$1.wrk")
   p99=$(awk '$1 == "99%" {print $2}' "$work/$1.wrk")
@@ -74,7 +78,7 @@ run() { # key label url
   echo "$rps" > "$work/$1.rps"
 }
 echo "wrk -t$threads -c$conns -d$duration --latency, loopback, $(nproc) cores shared by wrk and the server"
-run teld "teld GET /api/v1/status" "$teld_url"
+run teld "teld GET /api/v1/status (auth on)" "$teld_url" "$auth"
 run alpaca "alpaca-simulators GET devicestate" "$alpaca_url"
 t=$(cat "$work/teld.rps"); a=$(cat "$work/alpaca.rps")
 awk -v t="$t" -v a="$a" 'BEGIN { printf "ratio: teld is %.1fx the simulator'"'"'s throughput (target >= 10x)\n", t / a }'

@@ -2,12 +2,13 @@
 //! TcpStream client: hello then items; a reconnect with `Last-Event-ID` gets
 //! exactly the items it missed, in order; an id it cannot continue from gets
 //! `reset` and a fresh hello; open streams do not hold up a SIGTERM; and 20 clients
-//! all see a park.
+//! all see a park; a token holds at most `http.sse_max_per_token` streams.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
+use common::auth::create_token;
 use common::daemon::{Teld, TestSite};
 use common::http;
 use common::sse::{Message, SseClient};
@@ -179,4 +180,43 @@ fn twenty_clients_all_see_a_park() {
     // (examples/bench_sse.rs) measures against the 100 ms target.
     assert!(max < 1.0, "slowest client got the item {max:.3} s after it was made");
     assert!(lat[0] > -0.01, "an item received before it was made: clocks disagree? {lat:?}");
+}
+
+#[test]
+fn a_token_holds_at_most_sse_max_per_token_streams() {
+    let site = TestSite::new(
+        "events-limit",
+        &[("[http]", "[http]\nauth = true\nsse_max_per_token = 2")],
+        "",
+    );
+    let observer = create_token(&site, "observer", "watcher");
+    let other = create_token(&site, "observer", "another");
+    let admin = create_token(&site, "admin", "boss");
+    let teld = Teld::start(&site, "2026-11-24T19:30:00", 60.0);
+    let open = |token: &str| SseClient::connect_as(teld.addr, "/api/v1/events", None, Some(token));
+
+    let mut first = open(&observer);
+    let second = open(&observer);
+    assert_eq!((first.status, second.status), (200, 200));
+    assert!(first.next(Duration::from_secs(10)).is_some_and(|m| m.event == "hello"));
+    let third = open(&observer);
+    assert_eq!(third.status, 429, "a third stream of one observer token is refused");
+    assert_eq!(open(&other).status, 200, "another token is not affected");
+    for _ in 0..3 {
+        assert_eq!(open(&admin).status, 200, "admins are exempt");
+    }
+
+    // Closing a stream frees its slot (the server notices the closed socket when it
+    // next writes: a keep-alive or an item, which come every second here).
+    drop(first);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let again = open(&observer);
+        if again.status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the closed stream's slot was never freed");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    drop(second);
 }

@@ -96,6 +96,7 @@ fn metrics_parse_with_the_reference_parser_and_readyz_follows_the_drivers() {
         ("teld_camera_exposing", "gauge"),
         ("teld_safety_safe", "gauge"),
         ("teld_telescope_mode", "gauge"),
+        ("teld_sse_clients", "gauge"),
         ("teld_auth_failures", "counter"),
         ("teld_rate_limited", "counter"),
         ("teld_driver_up", "gauge"),

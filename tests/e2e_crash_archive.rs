@@ -58,7 +58,9 @@ fn kill_9_during_writes_never_leaves_the_archive_and_store_inconsistent() {
     let t0 = Instant::now();
     let mut from = parse_utc("2026-11-24T19:30:00").unwrap();
     let mut teld = Teld::start(&site, &format_utc(from), SPEED);
-    let requests = [(22.5, 20.1, 80)].map(|(ra, dec, priority)| {
+    // Transits after midnight: above 30° from the start until about 03:30 UTC, so a
+    // slow machine's hundred restarts (each moving the clock on) still find it up.
+    let requests = [(30.0, 30.0, 80)].map(|(ra, dec, priority)| {
         teld.submit(&format!(
             r#"{{"name": "crash", "target": {{"name": "crash", "ra_deg": {ra}, "dec_deg": {dec}}},
                 "exposure_s": 1.0, "count": 1000, "priority": {priority}}}"#

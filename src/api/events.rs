@@ -8,14 +8,14 @@ use std::time::Duration;
 
 use axum::Extension;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures_util::stream::{self, Stream, StreamExt};
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::ApiState;
-use crate::auth::Caller;
+use super::{ApiError, ApiState};
+use crate::auth::{Caller, Role};
 use crate::feed::{Feed, FeedItem, Start};
 
 /// Proxies drop idle connections after a minute or so; a comment every 15 s keeps
@@ -29,14 +29,28 @@ const RETRY: Duration = Duration::from_secs(2);
         ("last_event_id" = Option<String>, Query, description = "Resume after this event id on a first connection"),
         ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id (EventSource sends it on reconnect)"),
     ),
-    responses((status = 200, description = "Server-sent events without end: `hello`, `reset` and feed items, each `data` a JSON object", content_type = "text/event-stream", body = String)))]
+    responses(
+        (status = 200, description = "Server-sent events without end: `hello`, `reset` and feed items, each `data` a JSON object", content_type = "text/event-stream", body = String),
+        (status = 429, description = "This token already holds `http.sse_max_per_token` streams (admins are exempt)", body = super::schemas::ErrorBody),
+    ))]
 pub async fn stream(
     State(st): State<ApiState>,
     caller: Option<Extension<Caller>>,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
-) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     let caller = caller.map(|Extension(c)| c).unwrap_or_else(Caller::local);
+    let max = (caller.role < Role::Admin).then_some(st.auth.http.sse_max_per_token as usize);
+    let Some(slot) = st.feed.slots.take(caller.token_id, max) else {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_streams",
+            format!(
+                "this token already has {} event streams open (http.sse_max_per_token); close one, or share one stream per client",
+                max.unwrap_or_default()
+            ),
+        ));
+    };
     let last = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -46,15 +60,16 @@ pub async fn stream(
     let (start, head, rx) = feed.connect(last.as_deref());
     let client = Client::new(feed.clone(), caller, start, head, rx);
     let shutdown = feed.shutdown().cancelled_owned();
-    let s = stream::unfold((client, true), |(mut c, first)| async move {
+    // The slot lives in the stream's state, so it is freed when the client goes.
+    let s = stream::unfold((client, true, slot), |(mut c, first, slot)| async move {
         let out = c.next().await?;
         let ev = c.render(out);
         // The first message tells EventSource how soon to reconnect.
         let ev = if first { ev.retry(RETRY) } else { ev };
-        Some((Ok(ev), (c, false)))
+        Some((Ok(ev), (c, false, slot)))
     })
     .take_until(shutdown);
-    Sse::new(s).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+    Ok(Sse::new(s).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }
 
 /// What a client is sent next, before it becomes SSE text.

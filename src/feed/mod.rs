@@ -9,6 +9,7 @@
 
 mod hub;
 mod ring;
+pub mod slots;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -67,6 +68,8 @@ pub struct Feed {
     /// Streams end when this is cancelled, so graceful shutdown is not held open by
     /// clients that never hang up.
     shutdown: CancellationToken,
+    /// Open streams per token.
+    pub slots: Arc<slots::Slots>,
 }
 
 impl Feed {
@@ -89,6 +92,7 @@ impl Feed {
             core,
             clock,
             shutdown,
+            slots: Arc::default(),
         })
     }
 

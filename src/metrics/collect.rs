@@ -80,6 +80,8 @@ pub async fn render(m: &Metrics, st: &ApiState) -> String {
         }
     }
 
+    e.family("teld_sse_clients", "gauge", "Live event streams open now.");
+    e.sample("teld_sse_clients", &[], st.feed.slots.total() as f64);
     e.family(
         "teld_auth_failures_total",
         "counter",

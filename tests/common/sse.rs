@@ -32,12 +32,25 @@ impl SseClient {
     }
 
     pub fn connect_path(addr: SocketAddr, path: &str, last_event_id: Option<&str>) -> SseClient {
+        SseClient::connect_as(addr, path, last_event_id, None)
+    }
+
+    /// With `Authorization: Bearer <token>` when given.
+    pub fn connect_as(
+        addr: SocketAddr,
+        path: &str,
+        last_event_id: Option<&str>,
+        token: Option<&str>,
+    ) -> SseClient {
         let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
         s.set_nodelay(true).unwrap();
         let mut head =
             format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n");
         if let Some(id) = last_event_id {
             head.push_str(&format!("Last-Event-ID: {id}\r\n"));
+        }
+        if let Some(t) = token {
+            head.push_str(&format!("Authorization: Bearer {t}\r\n"));
         }
         head.push_str("\r\n");
         s.write_all(head.as_bytes()).unwrap();
