@@ -68,6 +68,11 @@ impl Clock {
         }
     }
 
+    /// The system clock (not simulated): only its synchronisation can be checked.
+    pub fn is_system(&self) -> bool {
+        matches!(&*self.inner, Inner::System)
+    }
+
     /// Simulated seconds per real second (0 for a manual clock).
     pub fn speed(&self) -> f64 {
         match &*self.inner {
@@ -110,8 +115,17 @@ impl Clock {
         self.sleep_until(self.now() + d).await
     }
 
+    /// Sleeps until `at` on this clock. In a watched task (`crate::liveness`) it wakes
+    /// every [`crate::liveness::TOUCH_EVERY`] of real time to show life: a task
+    /// sleeping until dusk is waiting, not wedged.
     pub async fn sleep_until(&self, at: Epoch) {
+        let max_real = if crate::liveness::watched() {
+            MAX_REAL_SLEEP.min(crate::liveness::TOUCH_EVERY)
+        } else {
+            MAX_REAL_SLEEP
+        };
         loop {
+            crate::liveness::touch();
             let ahead = (at - self.now()).to_seconds();
             if ahead <= 0.0 {
                 return;
@@ -119,17 +133,18 @@ impl Clock {
             match &*self.inner {
                 Inner::Manual { now } => {
                     let mut rx = now.subscribe();
-                    while *rx.borrow_and_update() < at {
-                        if rx.changed().await.is_err() {
-                            return std::future::pending().await;
-                        }
+                    if *rx.borrow_and_update() >= at {
+                        return;
                     }
-                    return;
+                    // A timeout only means: show life and look again.
+                    if let Ok(Err(_)) = tokio::time::timeout(max_real, rx.changed()).await {
+                        return std::future::pending().await;
+                    }
                 }
                 _ => {
                     let real = std::time::Duration::from_secs_f64(ahead / self.speed());
                     // +1 ms so float rounding cannot make us wake a hair early and spin.
-                    let real = real.min(MAX_REAL_SLEEP) + std::time::Duration::from_millis(1);
+                    let real = real.min(max_real) + std::time::Duration::from_millis(1);
                     tokio::time::sleep(real).await;
                 }
             }

@@ -19,7 +19,7 @@ use crate::config::{Config, DeviceAddress, TelescopeConfig};
 use crate::core::{Core, Snapshot, TelemetryView, TelescopeView};
 use crate::devices::{
     Camera, Device, Dome, DriverHandle, FilterWheel, Focuser, Interlocks, Mount, Optics,
-    SiteSafety, SupervisorContext, Telescope, Timeouts, Weather, spawn_supervisor,
+    SiteSafety, SupervisorContext, Telescope, Timeouts, Weather, spawn_supervisor_with_slot,
 };
 use crate::feed::Feed;
 use crate::ingest::{
@@ -53,6 +53,8 @@ pub enum StartError {
     Listen(#[from] api::ListenError),
     #[error("paths.surveys_dir `{dir}`: {source}")]
     Survey { dir: std::path::PathBuf, source: teld_survey::SurveyError },
+    #[error(transparent)]
+    Update(#[from] crate::update::service::StartError),
     #[error("survey definitions do not fit this site; change the survey or the telescopes:\n  {}", .0.join("\n  "))]
     SurveyMisfit(Vec<String>),
 }
@@ -107,6 +109,15 @@ pub async fn run(
 
     // The planner tells running blocks to yield to a rapid-response request here.
     let (yields, yields_rx) = watch::channel(Vec::new());
+    let liveness = crate::liveness::Liveness::default();
+    let stored_hold = store.safety_hold().await?;
+    if let Some(h) = &stored_hold {
+        tracing::warn!(
+            by = %h.by,
+            since = %h.since,
+            "the site is held at stop by an operator since before the restart; POST /api/v1/safety/clear to release it"
+        );
+    }
     let observe = Arc::new(ObserveContext {
         clock: clock.clone(),
         core: core.clone(),
@@ -120,24 +131,33 @@ pub async fn run(
         pipeline: pipeline.clone(),
         wake: watch::channel(0).0,
         yields: yields_rx,
+        liveness: liveness.clone(),
+        hold: watch::channel(stored_hold).0,
     });
 
     let drivers_stop = CancellationToken::new();
     let telemetry_stop = CancellationToken::new();
     // Started before the drivers so subscribers see every event from the first one.
-    let telemetry = crate::telemetry::spawn(
+    let telemetry = crate::telemetry::spawn_watched(
         config.telemetry.clone(),
         config.site.name.clone(),
         core.clone(),
         clock.clone(),
         telemetry_stop.clone(),
+        &liveness,
     );
     // Frames are assessed and handed off until the very end; what is not delivered by
     // then waits in the store's outbox for the next start.
     let pipeline_stop = CancellationToken::new();
     let mut pipeline_tasks = JoinSet::new();
-    pipeline_tasks.spawn(pipeline.clone().run(core.subscribe(), pipeline_stop.clone()));
+    let allow = Allowances::of(&config);
+    pipeline_tasks.spawn(liveness.watch(
+        "pipeline",
+        allow.pipeline,
+        pipeline.clone().run(core.subscribe(), pipeline_stop.clone()),
+    ));
     for sink in sinks {
+        let task = format!("handoff:{}", sink.name());
         let d = Dispatcher {
             store: store.clone(),
             clock: clock.clone(),
@@ -145,13 +165,30 @@ pub async fn run(
             queued: pipeline.queued(),
             retry_max_s: config.handoff.retry_max_s,
         };
-        pipeline_tasks.spawn(d.run(pipeline_stop.clone()));
+        pipeline_tasks.spawn(liveness.watch(&task, allow.handoff, d.run(pipeline_stop.clone())));
     }
+    let update_prepared = crate::update::service::prepare(&config)?;
     let mut supervisors = JoinSet::new();
-    let sup_ctx = Arc::new(supervisor_context(&config, &clock, &core, &store, archive.spool_dir()));
+    let sup_ctx = Arc::new(supervisor_context(
+        &config,
+        &clock,
+        &core,
+        &store,
+        archive.spool_dir(),
+        &liveness,
+    ));
     let mut drivers: HashMap<String, DriverHandle> = HashMap::new();
+    let update_paths = crate::update::paths::UpdatePaths::new(&paths.state_dir);
+    recover_driver_slots(&update_paths, &config.drivers, &clock, &core);
     for d in &config.drivers {
-        let (handle, task) = spawn_supervisor(d.clone(), sup_ctx.clone(), drivers_stop.clone());
+        // A driver with its own `program` is pinned: updates never choose what it runs.
+        let slot = d
+            .program
+            .is_none()
+            .then(|| crate::update::exec::SlotExec::new(&update_paths, &d.kind).ok())
+            .flatten();
+        let (handle, task) =
+            spawn_supervisor_with_slot(d.clone(), sup_ctx.clone(), drivers_stop.clone(), slot);
         drivers.insert(d.name.clone(), handle);
         supervisors.spawn(async move {
             let _ = task.await;
@@ -170,6 +207,11 @@ pub async fn run(
             verdict,
             shutdown.clone(),
         ));
+        observers.spawn(liveness.watch(
+            &format!("guard:{}", t.name),
+            allow.telescope,
+            run_tracking_guard(tel.clone(), core.clone(), shutdown.clone()),
+        ));
         planned.push(PlannedTelescope {
             name: t.name.clone(),
             limits: Limits {
@@ -181,6 +223,7 @@ pub async fn run(
             settle_s: config.observing.settle_s + SLEW_OVERHEAD_S,
             slew_rate_deg_s: t.slew_rate_deg_s,
             filters: t.filters.clone(),
+            mount: tel.interlocks.mount,
         });
         built.push((tel, t.clone()));
     }
@@ -208,16 +251,24 @@ pub async fn run(
     );
     for (tel, t) in built {
         let control = controls.subscribe(&t.name).expect("every telescope has a control");
-        observers.spawn(run_executor(
-            tel,
-            t,
-            observe.clone(),
-            planner.clone(),
-            control,
-            shutdown.clone(),
+        let task = format!("executor:{}", t.name);
+        observers.spawn(liveness.watch(
+            &task,
+            allow.telescope,
+            run_executor(tel, t, observe.clone(), planner.clone(), control, shutdown.clone()),
         ));
     }
 
+    let driver_map: Arc<std::collections::BTreeMap<String, DriverHandle>> =
+        Arc::new(drivers.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
+    let (updates, update_task) = crate::update::service::spawn(
+        update_prepared,
+        &config,
+        clock.clone(),
+        core.clone(),
+        &driver_map,
+        shutdown.clone(),
+    );
     let api_state = ApiState {
         ledger: ledger.clone(),
         core: core.clone(),
@@ -229,7 +280,8 @@ pub async fn run(
         auth: Arc::new(crate::auth::Auth::new(&config.http, store.clone())),
         feed: feed.clone(),
         controls: controls.clone(),
-        drivers: Arc::new(drivers.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+        drivers: driver_map,
+        updates,
         metrics: crate::metrics::Metrics::new(),
     };
     let plan_feed =
@@ -240,11 +292,19 @@ pub async fn run(
     let inbox = if config.inbox.enabled {
         let ctx =
             InboxContext::new(&config, clock.clone(), store.clone(), core.clone(), archive.root())?;
-        Some(tokio::spawn(run_inbox(Arc::new(ctx), shutdown.clone())))
+        let watched =
+            liveness.watch("inbox", allow.inbox, run_inbox(Arc::new(ctx), shutdown.clone()));
+        Some(tokio::spawn(watched))
     } else {
         None
     };
-    let watchdog = tokio::spawn(systemd::watchdog(store.clone(), telemetry_stop.clone()));
+    let watchdog = tokio::spawn(systemd::watchdog(
+        store.clone(),
+        liveness.clone(),
+        core.clone(),
+        clock.clone(),
+        telemetry_stop.clone(),
+    ));
 
     systemd::ready();
     systemd::status(&format!(
@@ -256,6 +316,9 @@ pub async fn run(
     tracing::info!("shutting down: making telescopes safe");
     systemd::stopping();
     while observers.join_next().await.is_some() {}
+    if let Some(task) = update_task {
+        let _ = task.await;
+    }
     if let Some(inbox) = inbox {
         let _ = inbox.await;
     }
@@ -274,6 +337,30 @@ pub async fn run(
     store.close().await;
     tracing::info!("teld stopped");
     Ok(())
+}
+
+/// How long each watched task may go without showing life (`crate::liveness`): the
+/// longest call it makes that has a deadline of its own, plus the margin. Waits on
+/// teld's clock and device polls show life as they go, so they need no allowance.
+struct Allowances {
+    /// Executors and tracking guards: any driver call (an image download is one).
+    telescope: std::time::Duration,
+    pipeline: std::time::Duration,
+    handoff: std::time::Duration,
+    inbox: std::time::Duration,
+}
+
+impl Allowances {
+    fn of(config: &Config) -> Self {
+        let allow = |s: f64| crate::liveness::allowance(std::time::Duration::from_secs_f64(s));
+        let call = config.drivers.iter().map(|d| d.request_timeout_s).fold(0.0, f64::max);
+        Allowances {
+            telescope: allow(call),
+            pipeline: allow(0.0),
+            handoff: allow(config.handoff.timeout_s),
+            inbox: allow(config.inbox.scan_interval_s),
+        }
+    }
 }
 
 /// How the API is protected, said once at start (config validation already refused
@@ -395,11 +482,12 @@ fn supervisor_context(
     core: &Core,
     store: &Store,
     spool: &std::path::Path,
+    liveness: &crate::liveness::Liveness,
 ) -> SupervisorContext {
     let mut routes: HashMap<(String, String), Vec<String>> = HashMap::new();
     let mut expected: HashMap<String, Vec<(String, String)>> = HashMap::new();
     for (i, t) in config.telescopes.iter().enumerate() {
-        for (role, addr) in device_addresses(t) {
+        for (role, addr) in t.device_addresses() {
             let Some(a) = DeviceAddress::parse(addr) else { continue };
             routes.entry((a.driver.clone(), a.device.clone())).or_default().push(t.name.clone());
             expected
@@ -421,23 +509,8 @@ fn supervisor_context(
         state_interval_ms: STATE_INTERVAL_MS,
         routes,
         expected,
+        liveness: liveness.clone(),
     }
-}
-
-fn device_addresses(t: &TelescopeConfig) -> Vec<(&'static str, &str)> {
-    let mut v = vec![
-        ("mount", t.mount.as_str()),
-        ("camera", t.camera.as_str()),
-        ("weather", t.weather.as_str()),
-    ];
-    for (role, addr) in
-        [("dome", &t.dome), ("filter_wheel", &t.filter_wheel), ("focuser", &t.focuser)]
-    {
-        if let Some(a) = addr {
-            v.push((role, a.as_str()));
-        }
-    }
-    v
 }
 
 fn build_telescope(
@@ -471,6 +544,9 @@ fn build_telescope(
             // Validated when the configuration was loaded.
             limits: t.pointing_limits().expect("pointing limits validated at load"),
             sun_altitude_max_deg: config.observing.sun_altitude_max_deg,
+            sun_path_margin_deg: config.safety.sun_path_margin_deg,
+            mount: t.mount_geometry(),
+            enclosure: t.enclosure,
         },
         Timeouts {
             slew_s: t.slew_timeout_s,
@@ -480,6 +556,21 @@ fn build_telescope(
         safety,
         clock.clone(),
     )
+}
+
+/// The tracking guard of one telescope, for as long as teld runs (between blocks too:
+/// a mount left tracking after the last block walks into its limits by itself).
+async fn run_tracking_guard(tel: Arc<Telescope>, core: Core, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            e = tel.guard_tracking() => core.publish(crate::core::Event::Alert {
+                source: format!("telescope/{}", tel.name),
+                message: e.to_string(),
+                at: tel.clock_now(),
+            }),
+            _ = shutdown.cancelled() => return,
+        }
+    }
 }
 
 /// The survey definitions of `paths.surveys_dir`, checked against the telescopes and
@@ -503,4 +594,38 @@ pub fn load_surveys(config: &Config) -> Result<Vec<teld_survey::Survey>, StartEr
         );
     }
     Ok(surveys)
+}
+
+/// Start-up recovery of every driver slot that has signed installs, before any driver
+/// starts: an interrupted trial is rolled back, partial downloads and orphans removed,
+/// `current` re-derived from the state file.
+fn recover_driver_slots(
+    paths: &crate::update::paths::UpdatePaths,
+    drivers: &[crate::config::DriverConfig],
+    clock: &Clock,
+    core: &Core,
+) {
+    let file = crate::update::state::StateFile::new(paths.update_dir());
+    let mut kinds: Vec<&str> = drivers.iter().map(|d| d.kind.as_str()).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    for kind in kinds {
+        if !paths.slot(kind).exists() {
+            continue;
+        }
+        match crate::update::trial::recover(paths, &file, kind, clock.now()) {
+            Ok(r) => {
+                if let Some(alert) = r.rolled_back {
+                    tracing::error!(driver = kind, "{alert}");
+                    let source = format!("update/{kind}");
+                    core.publish(crate::core::Event::Alert {
+                        source,
+                        message: alert,
+                        at: clock.now(),
+                    });
+                }
+            }
+            Err(e) => tracing::error!(driver = kind, "driver slot recovery failed: {e}"),
+        }
+    }
 }

@@ -3,6 +3,7 @@
 //! See `docs/ARCHITECTURE.md` for how the parts fit together.
 
 pub mod api;
+pub mod artefact;
 pub mod auth;
 pub mod cli;
 pub mod clock;
@@ -13,15 +14,18 @@ pub mod devices;
 pub mod feed;
 pub mod ingest;
 pub mod ledger;
+pub mod liveness;
 pub mod logging;
 pub mod metrics;
 pub mod model;
 pub mod observe;
 pub mod pipeline;
+pub mod safety;
 pub mod schedule;
 pub mod store;
 pub mod systemd;
 pub mod telemetry;
+pub mod update;
 
 pub use teld_astro as astro;
 

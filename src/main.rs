@@ -39,6 +39,106 @@ enum Command {
     /// API bearer tokens: made, listed and revoked on the store (teld may be stopped).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Driver processes and their signed updates, through the running daemon's API
+    /// (token from TELD_TOKEN; update and rollback need an admin token).
+    Driver {
+        /// The daemon's address.
+        #[arg(long, default_value = "http://127.0.0.1:8080", global = true)]
+        url: String,
+        #[command(subcommand)]
+        command: DriverCommand,
+    },
+    /// Recovery of the driver updater, on the site with teld stopped.
+    #[command(subcommand)]
+    Update(UpdateCommand),
+    /// CI side of signed driver updates: make, sign, publish and check a TUF repository.
+    #[command(subcommand)]
+    Artefact(teld::cli::artefact::ArtefactCommand),
+    /// The fault campaign: simulated nights at high speed with faults injected into the
+    /// real teld, its drivers and its broker; prints a table and fails on any unsafe
+    /// state, lost request or lost/duplicated frame (docs/CHAOS.md).
+    Chaos(ChaosArgs),
+}
+
+#[derive(clap::Args)]
+struct ChaosArgs {
+    #[arg(long, default_value_t = 7)]
+    nights: usize,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Simulated seconds per real second: default 300, and 1 (the only choice) with
+    /// `--devices real`.
+    #[arg(long)]
+    speed: Option<f64>,
+    /// Simulated hours of each night, from dusk (real hours with `--devices real`).
+    #[arg(long, default_value_t = 11.0)]
+    hours: f64,
+    /// The first night's dusk (UTC); night k starts k days later.
+    #[arg(long, default_value = "2026-11-24T19:30:00")]
+    from: String,
+    /// Faults per simulated hour (one per slot, at a random time in it), besides the
+    /// clock jump that ends the first night and about every other one.
+    #[arg(long, default_value_t = 2.0)]
+    faults_per_hour: f64,
+    /// Mean follow-up requests per simulated hour.
+    #[arg(long, default_value_t = 4.0)]
+    requests_per_hour: f64,
+    /// Run folder (store, archive, logs, config); default a new one under the temp dir.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// The teld binary to run (default: this one).
+    #[arg(long)]
+    teld: Option<PathBuf>,
+    /// `sim`: teld-driver-sim at high speed. `real`: on the real clock against the
+    /// ASCOM Alpaca simulators (camera, dome, wheel, focuser, weather) and the LX200
+    /// emulator on a pty (mount), with their faults too: Alpaca hangs and errors,
+    /// serial garbage, dropped and partial answers, port loss, mount freeze. Needs
+    /// .ci/install-peers (the simulators) and teld-lx200-emulator next to teld.
+    #[arg(long, value_enum, default_value_t = ChaosDevices::Sim)]
+    devices: ChaosDevices,
+    /// Only these fault kinds, comma-separated (kill-teld, stop-teld, kill-driver,
+    /// stop-driver, kill-broker, lock-store, corrupt-inbox, disk-full, clock-jump,
+    /// alpaca-hang, alpaca-errors, serial-garbage, serial-dropped, serial-partial,
+    /// port-loss, mount-freeze); default every kind the devices allow.
+    #[arg(long, value_delimiter = ',')]
+    kinds: Vec<String>,
+    /// Do not start a broker even if mosquitto is installed.
+    #[arg(long)]
+    no_broker: bool,
+    /// MiB of the tmpfs the run's state folder is mounted on (needs root), which the
+    /// disk-full fault fills; 0: no tmpfs and no disk-full fault.
+    #[arg(long, default_value_t = 3072)]
+    tmpfs_mib: u64,
+}
+
+#[derive(Subcommand)]
+enum UpdateCommand {
+    /// The clock was set far ahead and corrected: forget the last verified time (floors stay).
+    ResetClock {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Both update state generations are damaged: keep them aside and start a new journal.
+    ResetState {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DriverCommand {
+    /// Every driver: status, version, installed/previous/available builds, trial.
+    List,
+    /// Check the update source now and install the newest acceptable build of this
+    /// driver's kind (or exactly --version), when its telescope is idle.
+    Update {
+        /// The driver's name from the config.
+        name: String,
+        #[arg(long)]
+        version: Option<String>,
+    },
+    /// Go back to the previous verified build; the current one is marked bad.
+    Rollback { name: String },
 }
 
 #[derive(Subcommand)]
@@ -232,6 +332,35 @@ fn main() -> ExitCode {
             }
         }
         Command::Token(cmd) => token(cmd),
+        Command::Chaos(a) => chaos(a),
+        Command::Driver { url, command } => driver(&url, command),
+        Command::Update(cmd) => {
+            let done = match cmd {
+                UpdateCommand::ResetClock { config } => {
+                    teld::cli::update::reset_clock(config.as_deref())
+                }
+                UpdateCommand::ResetState { config } => {
+                    teld::cli::update::reset_state(config.as_deref())
+                }
+            };
+            match done {
+                Ok(said) => {
+                    println!("{said}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("teld update: {e:#}");
+                    exit_code(&e)
+                }
+            }
+        }
+        Command::Artefact(cmd) => match teld::cli::artefact::run(cmd, &mut std::io::stdout()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("teld artefact: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Run(args) => {
             logging::init(args.log_format);
             match run(args) {
@@ -242,6 +371,64 @@ fn main() -> ExitCode {
                     exit_code(&e)
                 }
             }
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ChaosDevices {
+    Sim,
+    Real,
+}
+
+fn chaos(a: ChaosArgs) -> ExitCode {
+    use teld::cli::chaos::plan::{Devices, FaultKind};
+    let devices = match a.devices {
+        ChaosDevices::Sim => Devices::Sim,
+        ChaosDevices::Real => Devices::Real,
+    };
+    let mut kinds = Vec::new();
+    for slug in &a.kinds {
+        match FaultKind::from_slug(slug.trim()) {
+            Some(k) if k.applies_to(devices) => kinds.push(k),
+            Some(_) => {
+                eprintln!(
+                    "teld chaos: --kinds {slug} does not apply to these --devices; leave it out"
+                );
+                return ExitCode::from(2);
+            }
+            None => {
+                eprintln!(
+                    "teld chaos: --kinds: `{slug}` is not a fault kind; see teld chaos --help"
+                );
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let opts = teld::cli::chaos::Options {
+        nights: a.nights,
+        seed: a.seed,
+        speed: a.speed.unwrap_or(if devices == Devices::Real { 1.0 } else { 300.0 }),
+        hours: a.hours,
+        first_dusk: a.from,
+        faults_per_hour: a.faults_per_hour,
+        requests_per_hour: a.requests_per_hour,
+        dir: a.dir,
+        teld: a.teld,
+        devices,
+        kinds,
+        no_broker: a.no_broker,
+        tmpfs_mib: a.tmpfs_mib,
+    };
+    let mut out = std::io::stdout();
+    match teld::cli::chaos::run(&opts, &mut out) {
+        Ok(report) => {
+            print!("{}", report.render());
+            if report.passed() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+        }
+        Err(e) => {
+            eprintln!("teld chaos: {e:#}");
+            ExitCode::from(2)
         }
     }
 }
@@ -277,6 +464,31 @@ fn token(cmd: TokenCommand) -> ExitCode {
         Err(e) => {
             eprintln!("teld token: {e:#}");
             exit_code(&e)
+        }
+    }
+}
+
+fn driver(url: &str, cmd: DriverCommand) -> ExitCode {
+    let done = (|| {
+        let daemon = teld::cli::driver::Daemon::parse(url, std::env::var("TELD_TOKEN").ok())?;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        runtime.block_on(async {
+            let text = match cmd {
+                DriverCommand::List => daemon.list().await?,
+                DriverCommand::Update { name, version } => {
+                    daemon.update(&name, version.as_deref()).await? + "\n"
+                }
+                DriverCommand::Rollback { name } => daemon.rollback(&name).await? + "\n",
+            };
+            print!("{text}");
+            anyhow::Ok(())
+        })
+    })();
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("teld driver: {e:#}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -63,7 +63,11 @@ fn matrix() -> Vec<(&'static str, String, Min, String)> {
         ("POST", "/api/v1/tokens".into(), Admin, token_body()),
         ("POST", "/api/v1/tokens/999999/revoke".into(), Admin, none.clone()),
         ("POST", "/api/v1/drivers/nosuch/restart".into(), Admin, none.clone()),
-        ("GET", "/api/v1/audit".into(), Admin, none),
+        ("POST", "/api/v1/drivers/nosuch/update".into(), Admin, none.clone()),
+        ("POST", "/api/v1/drivers/nosuch/rollback".into(), Admin, none.clone()),
+        ("GET", "/api/v1/audit".into(), Admin, none.clone()),
+        ("POST", "/api/v1/safety/stop".into(), Operator, none.clone()),
+        ("POST", "/api/v1/safety/clear".into(), Operator, none),
     ]
 }
 
@@ -98,7 +102,11 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("post", "/api/v1/tokens"),
     ("post", "/api/v1/tokens/{id}/revoke"),
     ("post", "/api/v1/drivers/{name}/restart"),
+    ("post", "/api/v1/drivers/{name}/update"),
+    ("post", "/api/v1/drivers/{name}/rollback"),
     ("get", "/api/v1/audit"),
+    ("post", "/api/v1/safety/stop"),
+    ("post", "/api/v1/safety/clear"),
 ];
 
 struct Site {

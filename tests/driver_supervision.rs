@@ -47,6 +47,7 @@ async fn start_with(
         state_interval_ms,
         routes: HashMap::new(),
         expected: HashMap::new(),
+        liveness: Default::default(),
     });
     let base =
         teld::config::load_str(DEFAULT_CONFIG, "default", Vec::new()).unwrap().drivers.remove(0);

@@ -105,7 +105,7 @@ unsafe = [{ from = "2026-11-24T19:50:00", to = "2026-11-24T20:10:00", reason = "
     let r = teld.wait_state(a, "completed", Duration::from_secs(180));
     let h = history(&r);
     assert!(
-        h.iter().any(|(s, d)| s == "queued" && d.contains("site unsafe: rain")),
+        h.iter().any(|(s, d)| s == "queued" && d.contains("site unsafe (emergency): rain")),
         "the block was interrupted by the rain and requeued: {h:?}"
     );
     assert_eq!(r["attempts"], 0, "weather is not a failed attempt");

@@ -174,11 +174,66 @@ fn serial_garbage_and_port_loss_during_the_night_resync_reconnect_and_the_night_
         ]),
     );
     let r = teld.wait_state(a, "completed", Duration::from_secs(240));
+    // Exactly six: this site counts frames the quick-look failed
+    // (`requeue_failed = false`), so a block resumed after the port loss takes only
+    // the missing ones — never a second frame under a sequence number already used.
     frames_are_fits(&site, &r, 6);
+    let mut seqs: Vec<&str> = r["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().rsplit('_').next().unwrap())
+        .collect();
+    seqs.sort();
+    assert_eq!(seqs, ["001.fits", "002.fits", "003.fits", "004.fits", "005.fits", "006.fits"]);
     let st = emu.cmd("status");
     assert_eq!(st["tracking"], true, "{st}");
     let status = teld.get("/api/v1/status");
     assert_eq!(status["drivers"]["lx200"]["restarts"], 0, "never a crash: {status}");
     assert_eq!(status["drivers"]["lx200"]["status"], "up", "{status}");
     eprintln!("history: {:?}", history(&r));
+}
+
+#[test]
+fn the_dome_closes_in_bad_weather_while_the_mount_driver_cannot_start() {
+    // The mount (the emulator, teld-driver-lx200) and the dome (teld-driver-sim) are on
+    // different drivers. The mount is unplugged and its driver killed: the driver
+    // cannot start again without reaching the mount. Clouds come: the dome must close
+    // anyway. Found reading the code behind the real-time fault campaign's watcher
+    // (docs/CHAOS.md): the safety monitor began securing only with both drivers up.
+    let mut emu = Emulator::start("onstep");
+    let example = include_str!("../config/examples/lx200-pty.toml");
+    let port = format!("port = {:?}", emu.link.display().to_string());
+    let weather = "[drivers.settings.camera]\nplate_scale_arcsec = 1.5\n\n[drivers.settings.weather]\nunsafe = [{ from = \"2026-11-24T22:01:30\", to = \"2026-11-24T23:00:00\", reason = \"clouds\" }]\n\n[drivers.settings.dome]\nshutter_time_s = 10.0";
+    let replace = [
+        ("port = \"/tmp/ttyLX200\"", port.as_str()),
+        ("timeout_s = 2.0", "timeout_s = 1.0"),
+        ("reconnect_max_s = 5.0", "reconnect_max_s = 1.0"),
+        ("[drivers.settings.camera]\nplate_scale_arcsec = 1.5", weather),
+    ];
+    let site = TestSite::from_config("dome-without-mount", example, &replace, "");
+    let teld = Teld::start(&site, NIGHT, 1.0);
+    teld.submit(&request("field", 45.0, 30.0, 30.0, 10));
+    let dome =
+        |t: &Teld| t.get("/api/v1/status")["telescopes"]["t1"]["dome"]["shutter_status"].clone();
+    teld.wait_for("the dome open", Duration::from_secs(80), |t| (dome(t) == "open").then_some(()));
+    emu.cmd("unplug");
+    let pid = teld.get("/api/v1/status")["drivers"]["lx200"]["pid"].as_u64().unwrap();
+    common::daemon::signal(pid as u32, "KILL");
+    teld.wait_for("the site at stop", Duration::from_secs(90), |t| {
+        (t.get("/api/v1/status")["telescopes"]["t1"]["safety"]["level"] != "safe").then_some(())
+    });
+    teld.wait_for("the dome closed without the mount", Duration::from_secs(40), |t| {
+        (dome(t) == "closed").then_some(())
+    });
+    let status = teld.get("/api/v1/status");
+    assert_ne!(
+        status["drivers"]["lx200"]["status"], "up",
+        "the mount driver was still down: {status}"
+    );
+    // The mount could not be parked: said once (not on every retry), and escalated.
+    teld.wait_log("not confirmed closed and parked", Duration::from_secs(120));
+    let log = teld.log_text();
+    let failures = log.matches("could not close and park").count();
+    assert!(failures <= 3, "the same failure said {failures} times:\n{log}");
 }

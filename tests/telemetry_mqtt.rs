@@ -88,7 +88,13 @@ fn site_snapshot() -> Snapshot {
         }),
         filter_wheel: None,
         focuser: None,
-        safety: SafetyView { safe: true, reason: None, since: Some(format_utc(t0())) },
+        safety: SafetyView {
+            safe: true,
+            level: teld::safety::SafetyLevel::Safe,
+            reason: None,
+            since: Some(format_utc(t0())),
+            ..SafetyView::default()
+        },
         activity: "observing".into(),
         block: Some(BlockView {
             request_id: 7,
@@ -426,11 +432,13 @@ async fn core_events_reach_events_kind_as_qos1() {
     teld.core.publish(Event::Safety {
         telescope: "t1".into(),
         safe: false,
+        level: teld::safety::SafetyLevel::Emergency,
         reason: Some("rain".into()),
         at: t0(),
     });
     let m = sub.next_where("safety event", |m| m.topic.ends_with("/events/safety")).await;
     assert_eq!(m.json["safe"], false);
+    assert_eq!(m.json["level"], "emergency");
     assert_eq!(m.json["reason"], "rain");
 
     let topics = teld.retained_topics();

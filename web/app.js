@@ -180,7 +180,7 @@ function telescopeCard(name, t) {
   const safe = t.safety?.safe;
   const w = t.weather;
   const card = el('article', { class: 'card', 'data-telescope': name },
-    el('h3', {}, name, ' ', el('span', { class: `badge ${safe ? 'ok' : 'bad'}` }, safe ? 'safe' : 'unsafe')),
+    el('h3', {}, name, ' ', el('span', { class: `badge ${safe ? 'ok' : 'bad'}` }, t.safety?.level || (safe ? 'safe' : 'unsafe'))),
     row('mount', mountWord(t.mount), 'mount'),
     row('pointing', `RA ${fmtDeg(t.mount?.right_ascension, 4)} h · Dec ${fmtDeg(t.mount?.declination)}°`, 'pointing'),
     row('dome', domeWord(t.dome), 'dome'),
@@ -355,7 +355,7 @@ function describe(kind, d) {
   switch (kind) {
     case 'alert': return [d.source || 'alert', d.message, true];
     case 'observation': return [`observation ${d.observation_id}`, `${d.telescope}: request ${d.request_id} ${d.phase}${d.detail ? ` (${d.detail})` : ''}`];
-    case 'safety': return ['safety', `${d.telescope || ''} ${d.safe ? 'safe' : `unsafe: ${d.reason || ''}`}`, !d.safe];
+    case 'safety': return ['safety', `${d.telescope || ''} ${d.safe ? 'safe' : `${d.level || 'unsafe'}: ${d.reason || ''}`}`, !d.safe];
     case 'request': return [`request ${d.request_id}`, d.state];
     default: return null;
   }

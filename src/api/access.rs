@@ -67,7 +67,12 @@ pub const ROUTES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/v1/tokens", audited(Admin)),
     ("POST", "/api/v1/tokens/{id}/revoke", audited(Admin)),
     ("POST", "/api/v1/drivers/{name}/restart", audited(Admin)),
+    ("POST", "/api/v1/drivers/{name}/update", audited(Admin)),
+    ("POST", "/api/v1/drivers/{name}/rollback", audited(Admin)),
     ("GET", "/api/v1/audit", role(Admin)),
+    // Stopping the site only makes it safer, but it ends the night's work: operators.
+    ("POST", "/api/v1/safety/stop", audited(Operator)),
+    ("POST", "/api/v1/safety/clear", audited(Operator)),
 ];
 
 /// What the access layer does with a request that matched `template`.

@@ -15,6 +15,7 @@ mod metrics;
 pub mod openapi;
 mod plan;
 mod requests;
+mod safety;
 mod schemas;
 mod status;
 mod telescopes;
@@ -47,6 +48,22 @@ pub use error::{ApiError, ErrorInfo};
 pub use listener::{ApiListener, Peer};
 pub use tls::TlsError;
 
+/// What `POST /api/v1/requests` does with a body before the planner and the store
+/// see it: the JSON parsed (errors name the field), then checked against the site.
+/// For `fuzz/` only; the handler runs the same two functions.
+#[doc(hidden)]
+pub fn submission_checks(
+    body: &[u8],
+    ctx: &crate::model::SubmitContext,
+) -> Result<crate::model::RequestSpec, ApiError> {
+    let spec: crate::model::RequestSpec = body::parse(body)?;
+    let errors = spec.validate_for(ctx);
+    if !errors.is_empty() {
+        return Err(ApiError::invalid_values(errors));
+    }
+    Ok(spec)
+}
+
 /// Largest request body: a follow-up request is a few hundred bytes; 64 KiB leaves
 /// room for long notes without letting a client make the daemon buffer megabytes.
 const MAX_BODY: usize = 64 * 1024;
@@ -70,6 +87,8 @@ pub struct ApiState {
     pub controls: Arc<Controls>,
     /// Driver supervisors, for restarts on request.
     pub drivers: Arc<BTreeMap<String, DriverHandle>>,
+    /// Signed driver updates: views and requests.
+    pub updates: crate::update::handle::Updates,
     /// HTTP histograms and cached store counts, shared with `/metrics` and `/status`.
     pub metrics: Arc<crate::metrics::Metrics>,
 }
@@ -106,7 +125,11 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/api/v1/drivers", get(drivers::list))
         .route("/api/v1/drivers/{name}/restart", axum::routing::post(drivers::restart))
+        .route("/api/v1/drivers/{name}/update", axum::routing::post(drivers::update))
+        .route("/api/v1/drivers/{name}/rollback", axum::routing::post(drivers::rollback))
         .route("/api/v1/events", get(events::stream))
+        .route("/api/v1/safety/stop", axum::routing::post(safety::stop))
+        .route("/api/v1/safety/clear", axum::routing::post(safety::clear))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))

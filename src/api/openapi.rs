@@ -19,7 +19,7 @@ use utoipa::{Modify, OpenApi};
 use super::access::{self, Access};
 use super::schemas::*;
 use super::{
-    ApiState, audit_api, drivers, events, frames, health, metrics, plan, requests, status,
+    ApiState, audit_api, drivers, events, frames, health, metrics, plan, requests, safety, status,
     telescopes, tokens, web, whoami,
 };
 
@@ -40,7 +40,8 @@ use super::{
         web::index, web::app_js, web::app_css, web::favicon,
         whoami::show, tokens::list, tokens::create, tokens::revoke, audit_api::page,
         telescopes::list, telescopes::show, telescopes::action,
-        drivers::list, drivers::restart, events::stream,
+        drivers::list, drivers::restart, drivers::update, drivers::rollback, events::stream,
+        safety::stop, safety::clear,
     ),
     components(schemas(ErrorBody)),
     modifiers(&CommonErrors),

@@ -248,7 +248,11 @@ pub struct ControlState {
 
 #[derive(Serialize, ToSchema)]
 pub struct SafetyState {
+    /// `level == "safe"`.
     pub safe: bool,
+    /// `safe` observe; `warn` finish the exposure, start nothing new; `stop` abort,
+    /// park, close; `emergency` close first, then park, until confirmed.
+    pub level: crate::safety::SafetyLevel,
     pub reason: Option<String>,
     pub since: Option<String>,
 }
@@ -343,4 +347,7 @@ pub struct DriverState {
     /// Devices whose last call failed, with what happened; absent when none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub faulted: Option<BTreeMap<String, String>>,
+    /// The update state of the driver's kind; absent when updates are off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update: Option<crate::update::view::SlotView>,
 }

@@ -30,6 +30,8 @@ use crate::observe::control::{ApplyError, Refusal};
 pub const MAX_WAIT_S: f64 = 120.0;
 /// How often `stop` re-reads the devices while waiting for them to come to rest.
 const STOP_POLL: Duration = Duration::from_millis(100);
+/// How often an action looks again for a driver that is down.
+const DRIVER_RETRY: Duration = Duration::from_millis(250);
 
 #[derive(Serialize)]
 pub struct Named {
@@ -170,14 +172,17 @@ pub async fn action(
         Action::Stop => {
             let t = tel.clone();
             let deadline = tokio::time::Instant::now() + wait;
-            run_for(wait, async move {
-                // The block stops itself on the mode change; these make sure the
-                // hardware stops now even if no block was running.
-                let _ = t.camera.abort_exposure().await;
-                if t.mount.state().await.is_ok_and(|s| s.slewing) {
-                    let _ = t.mount.abort_slew().await;
+            run_for(wait, move || {
+                let t = t.clone();
+                async move {
+                    // The block stops itself on the mode change; these make sure the
+                    // hardware stops now even if no block was running.
+                    let _ = t.camera.abort_exposure().await;
+                    if t.mount.state().await.is_ok_and(|s| s.slewing) {
+                        let _ = t.mount.abort_slew().await;
+                    }
+                    Ok(())
                 }
-                Ok(())
             })
             .await?;
             // A mount decelerating or a camera finishing its abort takes a moment:
@@ -190,20 +195,32 @@ pub async fn action(
             }
         }
         Action::Park => {
+            // Commanded even when the mount reads parked: park is idempotent, and the
+            // answer is what the mount reports after the command.
             let t = tel.clone();
-            if !tel.mount.state().await.is_ok_and(|s| s.at_park && !s.slewing) {
-                run_for(wait, async move { t.park().await }).await?;
-            }
+            run_for(wait, move || {
+                let t = t.clone();
+                async move { t.park().await }
+            })
+            .await?;
             tel.mount.state().await.is_ok_and(|s| s.at_park && !s.slewing)
         }
         Action::Close => {
             let t = tel.clone();
-            run_for(wait, async move { t.close_dome().await }).await?;
+            run_for(wait, move || {
+                let t = t.clone();
+                async move { t.close_dome().await }
+            })
+            .await?;
             dome_is(&tel, ShutterStatus::Closed).await
         }
         Action::Open => {
             let t = tel.clone();
-            run_for(wait, async move { t.open_dome().await }).await?;
+            run_for(wait, move || {
+                let t = t.clone();
+                async move { t.open_dome().await }
+            })
+            .await?;
             dome_is(&tel, ShutterStatus::Open).await
         }
         Action::Resume | Action::Take | Action::Release => true,
@@ -214,19 +231,32 @@ pub async fn action(
 
 /// Starts `op` in its own task (so it finishes even if the caller stops waiting)
 /// and waits up to `wait` for it. A failure within the wait is the answer; one
-/// after it is logged.
-async fn run_for(
-    wait: Duration,
-    op: impl Future<Output = Result<(), DeviceError>> + Send + 'static,
-) -> Result<(), ApiError> {
+/// after it is logged. A driver that is down (starting, or restarting) is waited
+/// for within `wait`: every action here is idempotent, so it is sent again once the
+/// driver is back rather than refused while it boots.
+async fn run_for<F, Fut>(wait: Duration, op: F) -> Result<(), ApiError>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(), DeviceError>> + Send + 'static,
+{
+    let deadline = tokio::time::Instant::now() + wait;
     let task = tokio::spawn(async move {
-        let r = op.await;
+        let r = loop {
+            match op().await {
+                Err(DeviceError::DriverDown { .. } | DeviceError::Interrupted { .. })
+                    if tokio::time::Instant::now() + DRIVER_RETRY < deadline =>
+                {
+                    tokio::time::sleep(DRIVER_RETRY).await;
+                }
+                r => break r,
+            }
+        };
         if let Err(e) = &r {
             tracing::warn!("operator action failed: {e}");
         }
         r
     });
-    match tokio::time::timeout(wait, task).await {
+    match tokio::time::timeout_at(deadline, task).await {
         Ok(Ok(Ok(()))) | Err(_) => Ok(()),
         Ok(Ok(Err(e))) => Err(device_error(e)),
         Ok(Err(join)) => Err(ApiError::new(

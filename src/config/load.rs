@@ -103,12 +103,13 @@ pub fn load_str(
     let quicklook = optional_section(&mut table, "quicklook", &mut issues);
     let handoff = optional_section(&mut table, "handoff", &mut issues);
     let inbox = optional_section(&mut table, "inbox", &mut issues);
+    let update = optional_section(&mut table, "update", &mut issues);
     let drivers = array_section(&mut table, "drivers", &mut issues);
     let telescopes = array_section(&mut table, "telescopes", &mut issues);
     for key in table.keys() {
         issues.push(ConfigIssue {
             path: key.clone(),
-            message: "unknown section or key (known: site, paths, archive, store, http, telemetry, observing, safety, astro, inbox, quicklook, handoff, drivers, telescopes)".into(),
+            message: "unknown section or key (known: site, paths, archive, store, http, telemetry, observing, safety, astro, inbox, quicklook, handoff, update, drivers, telescopes)".into(),
         });
     }
 
@@ -134,6 +135,7 @@ pub fn load_str(
         quicklook,
         handoff,
         inbox,
+        update,
         drivers,
         telescopes,
     };

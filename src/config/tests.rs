@@ -153,6 +153,37 @@ fn horizon_and_mount_limits_are_checked_with_their_key() {
 }
 
 #[test]
+fn mount_type_meridian_enclosure_and_sun_path_margin() {
+    let c = load_str(DEFAULT_CONFIG, "default", env(&[])).unwrap();
+    let t = &c.telescopes[0];
+    assert_eq!(t.mount_geometry(), crate::config::MountGeometry::default());
+    assert_eq!(t.enclosure, crate::config::Enclosure::Dome);
+    assert_eq!(c.safety.sun_path_margin_deg, 10.0);
+    let german = DEFAULT_CONFIG.replace(
+        "weather = \"sim/weather\"",
+        "weather = \"sim/weather\"\nmount_type = \"german\"\nmeridian_limit_deg = 10.0\nmeridian_flip = false\nenclosure = \"roll_off_park_safe\"",
+    );
+    let c = load_str(&german, "t.toml", env(&[])).unwrap();
+    let g = c.telescopes[0].mount_geometry();
+    assert_eq!(
+        (g.kind, g.meridian_limit_deg, g.meridian_flip),
+        (crate::config::MountType::German, 10.0, false)
+    );
+    assert_eq!(c.telescopes[0].enclosure, crate::config::Enclosure::RollOffParkSafe);
+    let bad = german.replace("meridian_limit_deg = 10.0", "meridian_limit_deg = 0.5").replace(
+        "sun_avoidance_deg = 30.0",
+        "sun_avoidance_deg = 30.0\nsun_path_margin_deg = -5.0",
+    );
+    let e = load_str(&bad, "t.toml", env(&[])).unwrap_err().to_string();
+    assert!(e.contains("telescopes[0].meridian_limit_deg"), "{e}");
+    assert!(e.contains("safety.sun_path_margin_deg"), "{e}");
+    let typo = DEFAULT_CONFIG
+        .replace("weather = \"sim/weather\"", "weather = \"sim/weather\"\nenclosure = \"rolloff\"");
+    let e = load_str(&typo, "t.toml", env(&[])).unwrap_err().to_string();
+    assert!(e.contains("roll_off_park_safe"), "the accepted values are listed: {e}");
+}
+
+#[test]
 fn flats_range_and_iers_file_are_validated() {
     let e = load_str(
         DEFAULT_CONFIG,

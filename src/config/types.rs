@@ -32,6 +32,8 @@ pub struct Config {
     pub handoff: HandoffConfig,
     pub inbox: super::InboxConfig,
     #[serde(default)]
+    pub update: super::UpdateConfig,
+    #[serde(default)]
     pub drivers: Vec<DriverConfig>,
     #[serde(default)]
     pub telescopes: Vec<TelescopeConfig>,
@@ -402,6 +404,35 @@ pub struct SafetyConfig {
     /// Never point closer than this to the Sun while it is up.
     #[serde(default = "default_sun_avoidance")]
     pub sun_avoidance_deg: f64,
+    /// Wind (m/s) at which no new block starts (`warn`); `stop` closes. Judged by
+    /// teld on the reported wind, on top of the device's own safe flag. 0 turns a
+    /// threshold off.
+    #[serde(default = "default_wind_warn")]
+    pub wind_warn_m_s: f64,
+    #[serde(default = "default_wind_stop")]
+    pub wind_stop_m_s: f64,
+    /// Relative humidity (%) at which the site closes: dew on the optics. 0: off.
+    #[serde(default = "default_humidity_stop")]
+    pub humidity_stop_pct: f64,
+    /// A crossed threshold clears only once the reading is this many percent below
+    /// it, so a reading hovering at a limit does not cycle the dome.
+    #[serde(default = "default_hysteresis")]
+    pub hysteresis_pct: f64,
+    /// Free space (MiB) on the archive's filesystem below which no new block starts.
+    #[serde(default = "default_disk_min_free")]
+    pub disk_min_free_mb: f64,
+    /// How the system clock's synchronisation is checked (real clock only; a
+    /// simulated clock is exact by definition). Unsynchronised means `warn`.
+    #[serde(default)]
+    pub clock_sync: crate::safety::ClockCheck,
+    /// Largest clock error bound the kernel may report before the clock counts as
+    /// unsynchronised.
+    #[serde(default = "default_max_clock_error")]
+    pub max_clock_error_ms: f64,
+    /// A slew's path may pass closer than `sun_avoidance_deg` to the Sun only while
+    /// the Sun is this far below the horizon.
+    #[serde(default = "default_sun_path_margin")]
+    pub sun_path_margin_deg: f64,
 }
 
 fn default_close_within() -> f64 {
@@ -413,6 +444,35 @@ fn default_reopen_after() -> f64 {
 fn default_sun_avoidance() -> f64 {
     30.0
 }
+/// Typical small-telescope enclosure ratings close at 15 m/s (54 km/h); a fifth
+/// below that, nothing new is started.
+fn default_wind_warn() -> f64 {
+    12.0
+}
+fn default_wind_stop() -> f64 {
+    15.0
+}
+fn default_humidity_stop() -> f64 {
+    90.0
+}
+fn default_hysteresis() -> f64 {
+    10.0
+}
+/// A night of a small telescope's frames is a few GiB; below 1 GiB the next frames
+/// might not fit, and a full disk loses them.
+fn default_disk_min_free() -> f64 {
+    1024.0
+}
+/// Pointing is good to arcseconds only if the clock is good to ~0.1 s; half a second
+/// is already a loose bound for chrony or ntpd with a working source.
+fn default_max_clock_error() -> f64 {
+    500.0
+}
+/// 10° below the horizon: well past refraction and the scattered light of the
+/// Sun's disc, so light from a path swept under the Earth cannot reach the optics.
+fn default_sun_path_margin() -> f64 {
+    10.0
+}
 
 impl Default for SafetyConfig {
     fn default() -> Self {
@@ -420,6 +480,14 @@ impl Default for SafetyConfig {
             close_within_s: default_close_within(),
             reopen_after_safe_s: default_reopen_after(),
             sun_avoidance_deg: default_sun_avoidance(),
+            wind_warn_m_s: default_wind_warn(),
+            wind_stop_m_s: default_wind_stop(),
+            humidity_stop_pct: default_humidity_stop(),
+            hysteresis_pct: default_hysteresis(),
+            disk_min_free_mb: default_disk_min_free(),
+            clock_sync: Default::default(),
+            max_clock_error_ms: default_max_clock_error(),
+            sun_path_margin_deg: default_sun_path_margin(),
         }
     }
 }
@@ -484,6 +552,25 @@ impl DriverConfig {
     }
 }
 
+impl TelescopeConfig {
+    /// Every device address with the key that names it (`mount`, `camera`, …).
+    pub fn device_addresses(&self) -> Vec<(&'static str, &str)> {
+        let mut v = vec![
+            ("mount", self.mount.as_str()),
+            ("camera", self.camera.as_str()),
+            ("weather", self.weather.as_str()),
+        ];
+        for (role, addr) in
+            [("dome", &self.dome), ("filter_wheel", &self.filter_wheel), ("focuser", &self.focuser)]
+        {
+            if let Some(a) = addr {
+                v.push((role, a.as_str()));
+            }
+        }
+        v
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TelescopeConfig {
@@ -536,6 +623,21 @@ pub struct TelescopeConfig {
     /// The mount's hard limits; the interlocks refuse any pointing outside them.
     #[serde(default)]
     pub mount_limits: MountLimitsConfig,
+    /// `equatorial` (default; tracks through the meridian), `german` (meridian
+    /// flips) or `altaz`: how slews move, for the slew-path check and the flip.
+    #[serde(default)]
+    pub mount_type: super::MountType,
+    /// German mounts: degrees of hour angle past the meridian the mount can track
+    /// before it must flip.
+    #[serde(default = "super::mount::default_meridian_limit")]
+    pub meridian_limit_deg: f64,
+    /// German mounts: teld flips the mount in a block that crosses the limit; with
+    /// `false` such a block is refused.
+    #[serde(default = "yes")]
+    pub meridian_flip: bool,
+    /// `dome` (default: unpark only with the shutter open) or `roll_off_park_safe`.
+    #[serde(default)]
+    pub enclosure: super::Enclosure,
     /// Mean slew speed in degrees per second, for the planner's transition times.
     #[serde(default = "default_slew_rate")]
     pub slew_rate_deg_s: f64,
@@ -658,6 +760,15 @@ impl TelescopeConfig {
         };
         mount.validate()?;
         Ok(teld_astro::horizon::PointingLimits { mask, mount })
+    }
+
+    /// The mount facts the interlocks use beyond the limits.
+    pub fn mount_geometry(&self) -> super::MountGeometry {
+        super::MountGeometry {
+            kind: self.mount_type,
+            meridian_limit_deg: self.meridian_limit_deg,
+            meridian_flip: self.meridian_flip,
+        }
     }
 }
 

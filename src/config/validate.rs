@@ -124,6 +124,41 @@ pub fn check(c: &Config) -> Vec<ConfigIssue> {
             format!("must be in [0, 90], got {}", sf.sun_avoidance_deg),
         );
     }
+    for (key, v) in [
+        ("safety.wind_warn_m_s", sf.wind_warn_m_s),
+        ("safety.wind_stop_m_s", sf.wind_stop_m_s),
+        ("safety.humidity_stop_pct", sf.humidity_stop_pct),
+    ] {
+        positive(&mut bad, key, v, true);
+    }
+    let (w, s) = (sf.wind_warn_m_s, sf.wind_stop_m_s);
+    if w > 0.0 && s > 0.0 && w > s {
+        bad(
+            "safety.wind_warn_m_s".into(),
+            format!("must not exceed safety.wind_stop_m_s ({s}), got {w}"),
+        );
+    }
+    if sf.humidity_stop_pct > 100.0 {
+        let h = sf.humidity_stop_pct;
+        bad("safety.humidity_stop_pct".into(), format!("must be at most 100 %, got {h}"));
+    }
+    if !(0.0..50.0).contains(&sf.hysteresis_pct) {
+        bad(
+            "safety.hysteresis_pct".into(),
+            format!("must be in [0, 50) percent of each limit, got {}", sf.hysteresis_pct),
+        );
+    }
+    positive(&mut bad, "safety.disk_min_free_mb", sf.disk_min_free_mb, true);
+    positive(&mut bad, "safety.max_clock_error_ms", sf.max_clock_error_ms, false);
+    if !(0.0..=90.0).contains(&sf.sun_path_margin_deg) {
+        bad(
+            "safety.sun_path_margin_deg".into(),
+            format!(
+                "must be in [0, 90] (degrees below the horizon), got {}",
+                sf.sun_path_margin_deg
+            ),
+        );
+    }
 
     let mut driver_names = HashSet::new();
     for (i, d) in c.drivers.iter().enumerate() {
@@ -184,6 +219,19 @@ pub fn check(c: &Config) -> Vec<ConfigIssue> {
         }
         if let Some(a) = t.min_altitude_deg {
             altitude(&mut bad, &p("min_altitude_deg"), a);
+        }
+        if t.mount_type == crate::config::MountType::German
+            && !(t.meridian_limit_deg.is_finite()
+                && (crate::config::MIN_MERIDIAN_LIMIT_DEG..=90.0).contains(&t.meridian_limit_deg))
+        {
+            bad(
+                p("meridian_limit_deg"),
+                format!(
+                    "{} must be in [{}, 90]: degrees of hour angle the mount tracks past the meridian before it must flip (see its controller's limit)",
+                    t.meridian_limit_deg,
+                    crate::config::MIN_MERIDIAN_LIMIT_DEG
+                ),
+            );
         }
         if let Err(e) = t.pointing_limits() {
             let key = if matches!(e, teld_astro::horizon::LimitError::BadLimit { .. }) {
@@ -251,6 +299,7 @@ pub fn check(c: &Config) -> Vec<ConfigIssue> {
         );
     }
     super::inbox::check(c, &mut out);
+    super::update::check(c, &mut out);
     out
 }
 

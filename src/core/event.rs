@@ -40,6 +40,7 @@ pub enum Event {
     Safety {
         telescope: String,
         safe: bool,
+        level: crate::safety::SafetyLevel,
         reason: Option<String>,
         #[serde(with = "teld_driver_protocol::time::utc")]
         at: Epoch,

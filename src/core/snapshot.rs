@@ -49,16 +49,27 @@ impl TelescopeView {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SafetyView {
+    /// `level == safe`, kept for clients that only want yes or no.
     pub safe: bool,
+    pub level: crate::safety::SafetyLevel,
     pub reason: Option<String>,
     /// UTC of the last change.
     pub since: Option<String>,
+    /// Times each level was entered since start, by rank (for the metric).
+    #[serde(skip)]
+    pub entered: [u64; 4],
 }
 
 impl Default for SafetyView {
     /// Unknown counts as unsafe until the weather sensor has spoken.
     fn default() -> Self {
-        SafetyView { safe: false, reason: Some("no weather report yet".into()), since: None }
+        SafetyView {
+            safe: false,
+            level: crate::safety::SafetyLevel::Stop,
+            reason: Some("no weather report yet".into()),
+            since: None,
+            entered: [0; 4],
+        }
     }
 }
 

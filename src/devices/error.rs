@@ -31,6 +31,15 @@ pub enum DeviceError {
         "the mount reports it is {off_deg:.3}° from the target after the slew; check its pointing model and clock"
     )]
     NotArrived { off_deg: f64 },
+    #[error(
+        "the meridian flip failed ({reason}); {} — check the mount, then resume",
+        if *parked { "the mount was stopped and parked" } else { "stopping and parking the mount failed too: park it by hand" }
+    )]
+    FlipFailed { reason: String, parked: bool },
+    #[error(
+        "the mount reported itself beyond its limits while tracking ({reason}); tracking was stopped and the mount parked — check its position and clock"
+    )]
+    TrackingLimit { reason: String },
     #[error("{0} is not available on this telescope")]
     Missing(&'static str),
     #[error(

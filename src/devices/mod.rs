@@ -7,11 +7,15 @@
 //! [`Telescope`], which enforces the interlocks no caller can bypass.
 
 mod error;
+mod guard;
 mod handles;
 mod interlock;
 mod link;
+mod meridian;
 mod optics;
 mod process;
+mod slew_path;
+mod span;
 mod supervisor;
 mod telescope;
 mod wait;
@@ -19,7 +23,11 @@ mod wait;
 pub use error::DeviceError;
 pub use handles::{Camera, Device, Dome, FilterWheel, Focuser, Mount, Weather};
 pub use interlock::{InterlockError, Interlocks, SiteSafety};
+pub use meridian::destination_side;
 pub use optics::{Optics, OpticsReport};
-pub use supervisor::{DriverHandle, SupervisorContext, spawn_supervisor};
-pub use telescope::{Telescope, Timeouts};
+pub use span::{SPAN_STEP_S, Span, Track};
+pub use supervisor::{
+    DriverHandle, RunStatus, SupervisorContext, spawn_supervisor, spawn_supervisor_with_slot,
+};
+pub use telescope::{Pointed, Telescope, Timeouts};
 pub use wait::wait_for;

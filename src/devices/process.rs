@@ -46,7 +46,25 @@ pub fn resolve_program(program: &str) -> Result<PathBuf, String> {
 }
 
 pub fn spawn(driver: &str, program: &Path, args: &[String]) -> std::io::Result<DriverProcess> {
-    let mut child = Command::new(program)
+    spawn_command(driver, Command::new(program), args)
+}
+
+/// Starts a verified program through its open descriptor (`/proc/self/fd/N`), so the
+/// inode that was hashed is the one executed, whatever happens to its path meanwhile.
+pub fn spawn_verified(
+    driver: &str,
+    program: &crate::update::exec::VerifiedProgram,
+    args: &[String],
+) -> std::io::Result<DriverProcess> {
+    spawn_command(driver, Command::from(program.command()), args)
+}
+
+fn spawn_command(
+    driver: &str,
+    mut cmd: Command,
+    args: &[String],
+) -> std::io::Result<DriverProcess> {
+    let mut child = cmd
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -17,17 +17,37 @@ use tokio_util::sync::CancellationToken;
 
 use super::DeviceError;
 use super::link::Link;
-use super::process::{DriverProcess, resolve_program, spawn};
+use super::process::{DriverProcess, resolve_program, spawn, spawn_verified};
 use crate::clock::Clock;
 use crate::config::DriverConfig;
 use crate::core::{Core, DriverStatus, DriverView, Event};
 use crate::store::Store;
+use crate::update::exec::{Launch, SlotExec};
 
 /// A driver that stayed up this long is healthy again: its next failure restarts it
 /// after the initial backoff, not the grown one.
 const HEALTHY_AFTER: Duration = Duration::from_secs(60);
 /// Time a driver gets to make its devices safe and exit after `shutdown`.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
+/// Time between SIGTERM and SIGKILL for a process stopped before it was configured
+/// (it has no devices to make safe yet).
+const TERM_GRACE: Duration = Duration::from_secs(2);
+
+/// What the supervisor is doing with its process, for whoever must judge a driver
+/// (the update health check): which start this is, whether it is serving, what it
+/// said in `hello`, and why the last run ended.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunStatus {
+    /// Processes started so far; the current (or last) one is number `starts`.
+    pub starts: u64,
+    /// Handshake and `configure` done, heartbeats answered.
+    pub up: bool,
+    pub hello: Option<teld_driver_protocol::Hello>,
+    /// Why run number `starts` ended; `None` while it runs.
+    pub ended: Option<String>,
+    /// The signed build this run was started from; `None` for the shipped program.
+    pub installed: Option<crate::update::state::Installed>,
+}
 
 /// What every supervisor shares with the rest of the daemon.
 pub struct SupervisorContext {
@@ -42,6 +62,8 @@ pub struct SupervisorContext {
     /// `driver` → devices the configuration expects it to serve, with the config key
     /// naming each, so a mismatch is reported in the user's terms.
     pub expected: HashMap<String, Vec<(String, String)>>,
+    /// Each supervisor runs as the watched task `driver:<name>`.
+    pub liveness: crate::liveness::Liveness,
 }
 
 #[derive(Clone)]
@@ -57,6 +79,11 @@ struct Shared {
     /// An operator asked for a fresh process (a driver update).
     restart: tokio::sync::Notify,
     ctx: Arc<SupervisorContext>,
+    runs: watch::Sender<RunStatus>,
+    /// Every run numbered at or below this must end now (an update switched builds).
+    fresh: watch::Sender<u64>,
+    /// The signed-update slot of this driver's kind, if updates are enabled.
+    slot: Option<SlotExec>,
 }
 
 impl DriverHandle {
@@ -101,6 +128,34 @@ impl DriverHandle {
         true
     }
 
+    /// Watches the process's runs (start number, up, hello, why it ended).
+    pub fn runs(&self) -> watch::Receiver<RunStatus> {
+        self.shared.runs.subscribe()
+    }
+
+    /// Ends the running process (politely if it is up; SIGTERM then SIGKILL if it is
+    /// still starting) and starts a fresh one at once, skipping any restart backoff.
+    /// Returns the number of the run that must end; the fresh one is the next.
+    pub fn restart_fresh(&self) -> u64 {
+        let n = self.shared.runs.borrow().starts;
+        self.shared.fresh.send_modify(|v| *v = (*v).max(n));
+        n
+    }
+
+    /// Asks the running driver for its self-test (`self_test`, driver level).
+    pub async fn self_test(&self) -> Result<teld_driver_protocol::SelfTest, DeviceError> {
+        let link = self.shared.link.borrow().clone();
+        let link =
+            link.ok_or_else(|| DeviceError::DriverDown { driver: self.shared.name.clone() })?;
+        let v = link.call(None, Call::SelfTest, self.shared.request_timeout).await?;
+        serde_json::from_value(v).map_err(|e| DeviceError::BadAnswer {
+            driver: self.shared.name.clone(),
+            device: "-".into(),
+            method: "self_test".into(),
+            message: e.to_string(),
+        })
+    }
+
     /// Resolves when the driver is up (at once if it is).
     pub async fn wait_up(&self) {
         let mut rx = self.shared.link.subscribe();
@@ -133,6 +188,18 @@ pub fn spawn_supervisor(
     ctx: Arc<SupervisorContext>,
     shutdown: CancellationToken,
 ) -> (DriverHandle, JoinHandle<()>) {
+    spawn_supervisor_with_slot(cfg, ctx, shutdown, None)
+}
+
+/// [`spawn_supervisor`] for a driver whose kind has a signed-update slot: each start
+/// runs the slot's verified build (see [`crate::update::exec`]) or, while the kind has
+/// none, the shipped program.
+pub fn spawn_supervisor_with_slot(
+    cfg: DriverConfig,
+    ctx: Arc<SupervisorContext>,
+    shutdown: CancellationToken,
+    slot: Option<SlotExec>,
+) -> (DriverHandle, JoinHandle<()>) {
     let shared = Arc::new(Shared {
         name: cfg.name.clone(),
         request_timeout: Duration::from_secs_f64(cfg.request_timeout_s),
@@ -140,10 +207,28 @@ pub fn spawn_supervisor(
         states: broadcast::channel(256).0,
         restart: tokio::sync::Notify::new(),
         ctx,
+        runs: watch::channel(RunStatus::default()).0,
+        fresh: watch::channel(0).0,
+        slot,
     });
     let handle = DriverHandle { shared: shared.clone() };
-    let task = tokio::spawn(supervise(cfg, shared, shutdown));
-    (handle, task)
+    let task = format!("driver:{}", cfg.name);
+    let allowed = allowance(&cfg);
+    let watched =
+        shared.ctx.liveness.watch(&task, allowed, supervise(cfg, shared.clone(), shutdown));
+    (handle, tokio::spawn(watched))
+}
+
+/// The longest a supervisor can go without a round of its own: a start (hello and
+/// configure), a stop (the request, then the grace before a kill), a ping's timeout,
+/// and a margin. Its waits on purpose (the restart backoff, the heartbeat interval)
+/// show life as they go.
+fn allowance(cfg: &DriverConfig) -> Duration {
+    let bounded = 2.0 * cfg.start_timeout_s
+        + cfg.request_timeout_s
+        + cfg.heartbeat_interval_s
+        + cfg.heartbeat_timeout_s;
+    crate::liveness::allowance(Duration::from_secs_f64(bounded) + SHUTDOWN_GRACE)
 }
 
 async fn supervise(cfg: DriverConfig, shared: Arc<Shared>, shutdown: CancellationToken) {
@@ -156,6 +241,15 @@ async fn supervise(cfg: DriverConfig, shared: Arc<Shared>, shutdown: Cancellatio
         let started = tokio::time::Instant::now();
         let end = run_once(&cfg, &shared, &shutdown, restarts).await;
         shared.link.send_replace(None);
+        let why = match &end {
+            RunEnd::Shutdown => "teld shut down".to_string(),
+            RunEnd::Failed(r) => r.clone(),
+            RunEnd::Restart => "restarted on request".to_string(),
+        };
+        shared.runs.send_modify(|r| {
+            r.up = false;
+            r.ended = Some(why);
+        });
         let reason = match end {
             RunEnd::Shutdown => {
                 set_view(
@@ -204,8 +298,11 @@ async fn supervise(cfg: DriverConfig, shared: Arc<Shared>, shutdown: Cancellatio
         {
             tracing::warn!(driver = %cfg.name, "could not record driver event: {e}");
         }
+        let ended = shared.runs.borrow().starts;
+        let mut fresh = shared.fresh.subscribe();
         tokio::select! {
-            _ = tokio::time::sleep(backoff) => {}
+            _ = crate::liveness::sleep(backoff) => {}
+            _ = switched(&mut fresh, ended) => {}
             _ = shutdown.cancelled() => return,
         }
         backoff = (backoff * 2).min(max);
@@ -225,20 +322,59 @@ async fn run_once(
     shutdown: &CancellationToken,
     restarts: u32,
 ) -> RunEnd {
-    let program = match resolve_program(&cfg.program_name()) {
+    let launch = match shared.slot.clone() {
+        // Hashing a build reads the whole file: off the async threads.
+        Some(slot) => tokio::task::spawn_blocking(move || slot.select())
+            .await
+            .unwrap_or_else(|e| Launch::Held(format!("verifying the driver build failed: {e}"))),
+        None => Launch::Shipped,
+    };
+    let n = shared.runs.borrow().starts + 1;
+    let installed = match &launch {
+        Launch::Slot(p) => Some(p.installed.clone()),
+        _ => None,
+    };
+    shared.runs.send_replace(RunStatus { starts: n, installed, ..RunStatus::default() });
+    let spawned = match &launch {
+        Launch::Shipped => match resolve_program(&cfg.program_name()) {
+            Ok(program) => spawn(&cfg.name, &program, &cfg.args)
+                .map_err(|e| format!("cannot start {}: {e}", program.display())),
+            Err(e) => Err(e),
+        },
+        Launch::Slot(verified) => {
+            if let Some(alert) = &verified.alert {
+                shared.ctx.core.publish(Event::Alert {
+                    source: format!("{}/-", cfg.name),
+                    message: alert.clone(),
+                    at: shared.ctx.clock.now(),
+                });
+            }
+            tracing::info!(driver = %cfg.name, version = %verified.installed.release, role = ?verified.role, "starting verified signed build");
+            spawn_verified(&cfg.name, verified, &cfg.args).map_err(|e| {
+                format!("cannot start signed build {}: {e}", verified.installed.release)
+            })
+        }
+        Launch::Held(why) => Err(why.clone()),
+    };
+    // The child holds its own copy of the descriptor now.
+    drop(launch);
+    let DriverProcess { mut child, stdin, mut stdout, pid } = match spawned {
         Ok(p) => p,
         Err(e) => return RunEnd::Failed(e),
     };
-    let DriverProcess { mut child, stdin, mut stdout, pid } =
-        match spawn(&cfg.name, &program, &cfg.args) {
-            Ok(p) => p,
-            Err(e) => return RunEnd::Failed(format!("cannot start {}: {e}", program.display())),
-        };
+    let mut fresh = shared.fresh.subscribe();
     let (to_driver, from_daemon) = mpsc::channel::<DaemonMessage>(64);
     let writer = tokio::spawn(write_loop(stdin, from_daemon));
     let start_timeout = Duration::from_secs_f64(cfg.start_timeout_s);
 
-    let hello = match tokio::time::timeout(start_timeout, read_hello(&mut stdout)).await {
+    let hello = tokio::select! {
+        h = tokio::time::timeout(start_timeout, read_hello(&mut stdout)) => h,
+        _ = switched(&mut fresh, n) => {
+            terminate(&mut child, pid).await;
+            return stop(child, writer, None, "stopped before its hello: a new build was switched in".into()).await;
+        }
+    };
+    let hello = match hello {
         Ok(Ok(h)) => h,
         Ok(Err(e)) => return stop(child, writer, None, format!("handshake failed: {e}")).await,
         Err(_) => {
@@ -246,6 +382,7 @@ async fn run_once(
             return stop(child, writer, None, msg).await;
         }
     };
+    shared.runs.send_modify(|r| r.hello = Some(hello.clone()));
     if hello.protocol != PROTOCOL_VERSION {
         let msg = format!(
             "speaks driver protocol {} but this teld speaks {PROTOCOL_VERSION}; install a matching driver build",
@@ -265,7 +402,14 @@ async fn run_once(
         state_interval_ms: ctx.state_interval_ms,
         heartbeat_timeout_ms: (cfg.heartbeat_timeout_s * 1000.0) as u64,
     });
-    let devices = match link.call(None, configure, start_timeout).await {
+    let configured = tokio::select! {
+        c = link.call(None, configure, start_timeout) => c,
+        _ = switched(&mut fresh, n) => {
+            terminate(&mut child, pid).await;
+            return stop(child, writer, Some(reader), "stopped while configuring: a new build was switched in".into()).await;
+        }
+    };
+    let devices = match configured {
         Ok(v) => match serde_json::from_value::<Vec<DeviceInfo>>(v) {
             Ok(d) => d,
             Err(e) => {
@@ -285,6 +429,7 @@ async fn run_once(
     }
     link.set_devices(devices);
     shared.link.send_replace(Some(link.clone()));
+    shared.runs.send_modify(|r| r.up = true);
     set_view(shared, cfg, DriverStatus::Up, pid, Some(hello.version.clone()), restarts, None);
     tracing::info!(driver = %cfg.name, pid, version = %hello.version, "driver up");
     let now = ctx.clock.now();
@@ -306,6 +451,13 @@ async fn run_once(
         _ = &mut reader => RunEnd::Failed("closed its output".into()),
         reason = heartbeat(&link, interval, hb_timeout) => RunEnd::Failed(reason),
         _ = forward_clock(&link, &ctx.clock, hb_timeout) => RunEnd::Failed("clock forwarding ended".into()),
+        _ = switched(&mut fresh, n) => {
+            let _ = link.call(None, Call::Shutdown, hb_timeout).await;
+            if tokio::time::timeout(SHUTDOWN_GRACE, child.wait()).await.is_err() {
+                tracing::warn!(driver = %cfg.name, "did not exit within {} s of the switch to a new build; killing it", SHUTDOWN_GRACE.as_secs());
+            }
+            RunEnd::Restart
+        }
         _ = shared.restart.notified() => {
             // Asked politely first, so it can leave its devices as they should be.
             let _ = link.call(None, Call::Shutdown, hb_timeout).await;
@@ -333,6 +485,30 @@ async fn run_once(
     reader.abort();
     writer.abort();
     end
+}
+
+/// Resolves when run `n` must end because an update switched builds.
+async fn switched(fresh: &mut watch::Receiver<u64>, n: u64) {
+    // The guard `wait_for` returns must not live across an await (it is not Send).
+    let _ = fresh.wait_for(|v| *v >= n).await;
+}
+
+/// SIGTERM to the driver's process group, SIGKILL after [`TERM_GRACE`].
+async fn terminate(child: &mut tokio::process::Child, pid: Option<u32>) {
+    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+        // SAFETY: kill(2) has no memory-safety preconditions. The group is the
+        // driver's own (spawned with process_group(0)), so helpers it forked go too.
+        unsafe {
+            libc::kill(-pid, libc::SIGTERM);
+        }
+        if tokio::time::timeout(TERM_GRACE, child.wait()).await.is_ok() {
+            return;
+        }
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+    let _ = child.start_kill();
 }
 
 async fn stop(
@@ -459,7 +635,7 @@ fn snapshot_state(shared: &Shared, device: &str, state: &DeviceState) {
 
 async fn heartbeat(link: &Link, interval: Duration, timeout: Duration) -> String {
     loop {
-        tokio::time::sleep(interval).await;
+        crate::liveness::sleep(interval).await;
         if let Err(e) = link.call(None, Call::Ping, timeout).await {
             return format!("missed its heartbeat ({e})");
         }

@@ -31,6 +31,7 @@ where
     let deadline = clock.now() + Duration::from_seconds(timeout_s);
     let mut events = device.driver.states();
     loop {
+        crate::liveness::touch();
         let value = read().await?;
         if done(&value) {
             return Ok(value);

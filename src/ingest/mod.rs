@@ -17,6 +17,9 @@ mod writer;
 
 pub use archive::{Archive, Compression, StoredFrame, night_of};
 pub(crate) use inbox::primary_data_span;
+/// The inbox's checks on one file, for `fuzz/` only.
+#[doc(hidden)]
+pub use inbox::probe as inbox_probe;
 pub use inbox::{InboxContext, InboxError, KnownTelescope, run_inbox};
 pub use meta::{FrameMeta, ImageType, MoonAtFrame, MountPointing};
 pub use recover::{RecoverError, Recovery, UNFINISHED_DIR, UNREGISTERED_DIR, recover};

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use teld_driver_protocol::{CameraStatus, ShutterStatus};
 
-use super::{Exposition, Metrics, ingest_seconds};
+use super::{Exposition, Metrics, TrialOutcome, ingest_seconds};
 use crate::api::ApiState;
 use crate::auth::Role;
 use crate::core::{ControlMode, DriverStatus};
@@ -70,6 +70,29 @@ pub async fn render(m: &Metrics, st: &ApiState) -> String {
             e.sample(name, &[("telescope", t)], flag(get(v)));
         }
     }
+    e.family(
+        "teld_safety_level",
+        "gauge",
+        "The site's graded safety state: 0 safe, 1 warn, 2 stop, 3 emergency.",
+    );
+    for (t, v) in &snap.telescopes {
+        e.sample("teld_safety_level", &[("telescope", t)], f64::from(v.safety.level.rank()));
+    }
+    e.family(
+        "teld_safety_transitions_total",
+        "counter",
+        "Times the site's safety state changed to each level since start.",
+    );
+    for (t, v) in &snap.telescopes {
+        for level in crate::safety::SafetyLevel::ALL {
+            let n = v.safety.entered[usize::from(level.rank())];
+            e.sample(
+                "teld_safety_transitions_total",
+                &[("telescope", t), ("to", level.as_str())],
+                n as f64,
+            );
+        }
+    }
     // One series per mode, 1 for the current one: alert rules can say
     // `teld_telescope_mode{mode="manual"} == 1` without knowing codes.
     e.family("teld_telescope_mode", "gauge", "1 for the telescope's current control mode.");
@@ -109,6 +132,7 @@ pub async fn render(m: &Metrics, st: &ApiState) -> String {
     for (d, v) in &snap.drivers {
         e.sample("teld_driver_restarts_total", &[("driver", d)], f64::from(v.restarts));
     }
+    updates(&mut e, &st.updates);
     e.family("teld_telemetry_connected", "gauge", "1 while the MQTT telemetry link is up.");
     e.sample("teld_telemetry_connected", &[], flag(snap.telemetry.connected));
 
@@ -175,4 +199,46 @@ pub async fn render(m: &Metrics, st: &ApiState) -> String {
         e.histogram("teld_http_request_duration_seconds", &labels, h);
     }
     e.finish()
+}
+
+/// Driver updates: the versions from the service's views (what it last journaled),
+/// the counts from its counters. A site without updates has no kinds, only checks.
+fn updates(e: &mut Exposition, u: &crate::update::handle::Updates) {
+    let views = u.views();
+    e.family(
+        "teld_update_installed_info",
+        "gauge",
+        "Always 1; the driver kind's running build is the version label (teld's own version for the shipped driver).",
+    );
+    for (kind, v) in &views {
+        let version = v.installed.as_ref().map_or(env!("CARGO_PKG_VERSION"), |b| &b.version);
+        e.sample("teld_update_installed_info", &[("kind", kind), ("version", version)], 1.0);
+    }
+    e.family("teld_update_trials_total", "counter", "Trials of new driver builds, by outcome.");
+    for kind in views.keys() {
+        for o in TrialOutcome::ALL {
+            let n = u.counters().trials(kind, o);
+            e.sample(
+                "teld_update_trials_total",
+                &[("kind", kind), ("outcome", o.as_str())],
+                n as f64,
+            );
+        }
+    }
+    let (ok, error) = u.counters().checks();
+    e.family(
+        "teld_update_checks_total",
+        "counter",
+        "Checks of the update source; error when its metadata did not verify or could not be read.",
+    );
+    e.sample("teld_update_checks_total", &[("result", "ok")], ok as f64);
+    e.sample("teld_update_checks_total", &[("result", "error")], error as f64);
+    e.family(
+        "teld_update_waiting",
+        "gauge",
+        "1 while an available build waits for the kind's telescopes to be idle.",
+    );
+    for (kind, v) in &views {
+        e.sample("teld_update_waiting", &[("kind", kind)], flag(v.waiting.is_some()));
+    }
 }

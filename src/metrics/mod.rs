@@ -5,6 +5,7 @@ mod collect;
 mod exposition;
 mod histogram;
 mod store_counts;
+mod update;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,6 +14,7 @@ pub use collect::render;
 pub use exposition::{CONTENT_TYPE, Exposition};
 pub use histogram::{BUCKETS, Histogram, HistogramSnapshot};
 pub use store_counts::StoreCounts;
+pub use update::{TrialOutcome, UpdateCounters};
 
 /// `(method, route template, status code)`. The route is axum's `MatchedPath` or
 /// `unmatched`, and the method one of a fixed set, so a scanner probing random paths

@@ -9,7 +9,8 @@ use super::ObserveContext;
 use super::frame::{Shot, take_frame};
 use crate::config::TelescopeConfig;
 use crate::core::{BlockView, ControlMode, ControlView, Event, ObservationPhase};
-use crate::devices::{DeviceError, Telescope};
+use crate::devices::{DeviceError, InterlockError, Telescope, Track};
+use crate::model::PER_FRAME_OVERHEAD_S;
 use crate::model::RequestState;
 use crate::schedule::{Block, Frames, Limits, Visibility};
 use crate::store::StoreError;
@@ -100,6 +101,8 @@ impl BlockRun<'_> {
         let result = tokio::select! {
             r = self.observe(obs) => r,
             reason = self.interruption(shutdown) => Err(Stop::Interrupted(reason)),
+            // The mount reporting itself beyond a limit is a fault, whatever the plan.
+            e = self.tel.guard_tracking() => Err(Stop::Device(e)),
         };
         // A mount or camera driver that died under the block shows up first as whatever
         // noticed it (the weather turning "unknown", a call interrupted). Classify by
@@ -239,23 +242,61 @@ impl BlockRun<'_> {
         };
         let first = self.block.frame_seqs().next().unwrap_or(1);
         let mut pointed = place_at(clock.now())?;
+        // The device layer checks the whole span the mount will track, to the block's
+        // last frame (and never past the night).
+        let mut until = self.until();
+        let place = |t: Epoch| vis.place(t);
+        let track = Track::Moving(&place);
         self.show(obs, first - 1, "opening", pointed);
+        // Always before pointing: the mount stays parked under a closed shutter.
         tel.open_dome().await?;
         self.show(obs, first - 1, "slewing", pointed);
         // The wheel turns and the focuser moves while the mount slews.
         let (pointing, optics) =
-            tokio::join!(tel.point(pointed), tel.select_filter(spec.filter.as_deref()));
-        pointing?;
+            tokio::join!(tel.point_for(&track, until), tel.select_filter(spec.filter.as_deref()));
         optics?;
+        let pointing = match pointing {
+            // A German mount that may not flip, on a block the planner (which does not
+            // model flips) placed across the meridian: start once the target is past
+            // it, on the east side, instead of handing the block back to a planner
+            // that would offer it again at once. The frame loop's checks still apply.
+            Err(DeviceError::Interlock(InterlockError::MeridianLimit { .. })) => {
+                self.show(obs, first - 1, "waiting for the meridian", pointed);
+                tel.wait_past_meridian(&track).await?;
+                pointed = place_at(clock.now())?;
+                until = self.until();
+                self.show(obs, first - 1, "slewing", pointed);
+                tel.point_for(&track, until).await
+            }
+            other => other,
+        };
+        let mut flip_due = pointing?.flip_due;
         self.show(obs, first - 1, "settling", pointed);
         clock.sleep(Duration::from_seconds(self.ctx.observing.settle_s)).await;
         for seq in self.block.frame_seqs() {
+            // A German mount flips before a frame that would end (read out) past its
+            // deadline.
+            let frame_s = spec.exposure_s + PER_FRAME_OVERHEAD_S;
+            let frame_end = clock.now() + Duration::from_seconds(frame_s);
+            if flip_due.is_some_and(|due| frame_end > due) {
+                self.show(obs, seq - 1, "meridian flip", pointed);
+                flip_due = tel.meridian_flip(&track, until).await?.flip_due;
+                pointed = place_at(clock.now())?;
+                clock.sleep(Duration::from_seconds(self.ctx.observing.settle_s)).await;
+            }
             // Constraints are re-checked before every frame, not only when the block
             // was chosen: the sky moves and blocks overrun.
             let now = clock.now();
             let end = now + Duration::from_seconds(spec.exposure_s);
             if end > self.night_end {
                 return Err(Stop::Interrupted("night ends before the next frame would".into()));
+            }
+            let site = tel.safety();
+            if !site.safe() {
+                return Err(Stop::Interrupted(format!(
+                    "site at {}: {}; stopped after the exposure under way",
+                    site.level, site.reason
+                )));
             }
             if !vis.observable_over(now, end) || !vis.window_allows(now, end) {
                 return Err(Stop::Interrupted(
@@ -264,9 +305,12 @@ impl BlockRun<'_> {
             }
             // A moving target is followed by re-pointing at each frame's middle once
             // it has drifted: the mount tracks at the sidereal rate.
-            let mid = place_at(now + Duration::from_seconds(spec.exposure_s / 2.0))?;
+            let half = Duration::from_seconds(spec.exposure_s / 2.0);
+            let mid = place_at(now + half)?;
             if separation_arcsec(mid, pointed) > REPOINT_ARCSEC {
-                tel.point(mid).await?;
+                // Aimed at the frame's middle: the same track, half an exposure ahead.
+                let ahead = |t: Epoch| vis.place(t + half);
+                flip_due = tel.point_for(&Track::Moving(&ahead), until).await?.flip_due;
                 pointed = mid;
             }
             self.show(obs, seq - 1, "exposing", pointed);
@@ -275,6 +319,16 @@ impl BlockRun<'_> {
             take_frame(tel, self.cfg, self.ctx, req, obs, shot).await?;
         }
         Ok(())
+    }
+
+    /// When the block's last frame ends, at the latest (the night's end caps it): the
+    /// span the interlocks check. Frames already stored are not taken again.
+    fn until(&self) -> Epoch {
+        let spec = &self.block.request.spec;
+        let left = self.block.frame_seqs().count() as f64;
+        let frames = left * (spec.exposure_s + PER_FRAME_OVERHEAD_S);
+        let start = self.ctx.clock.now() + Duration::from_seconds(self.ctx.observing.settle_s);
+        (start + Duration::from_seconds(frames)).min(self.night_end)
     }
 
     /// Resolves with a reason when the block must stop: unsafe site, shutdown, an
@@ -295,8 +349,10 @@ impl BlockRun<'_> {
                     Err(_) => std::future::pending().await,
                 }
             } => format!("stopped by operator {who}"),
-            r = safety.wait_for(|s| !s.safe) => match r {
-                Ok(s) => format!("site unsafe: {}", s.reason),
+            // `warn` lets the exposure under way finish (checked between frames);
+            // `stop` and worse abort it now.
+            r = safety.wait_for(|s| s.level.must_secure()) => match r {
+                Ok(s) => format!("site unsafe ({}): {}", s.level, s.reason),
                 Err(_) => "safety monitor stopped".into(),
             },
             _ = shutdown.cancelled() => "teld is shutting down".into(),

@@ -31,6 +31,11 @@ pub struct ObserveContext {
     /// Running blocks the planner wants stopped for a rapid-response request
     /// (`observing.rapid_response_abort`); the planner holds the sender.
     pub yields: watch::Receiver<Vec<Yield>>,
+    /// The operator's site-wide stop (`POST /api/v1/safety/stop`), stored before it is
+    /// published here; every safety monitor reads it.
+    pub hold: watch::Sender<Option<crate::store::HoldRecord>>,
+    /// Where long-running tasks beat (the watchdog checks them).
+    pub liveness: crate::liveness::Liveness,
 }
 
 impl ObserveContext {

@@ -34,19 +34,21 @@ pub async fn run_executor(
     // looked (a fresh clone would report the same change again and again).
     let mut safety = tel.safety_changes();
     while !shutdown.is_cancelled() {
+        crate::liveness::touch();
         let now = ctx.clock.now();
         let n = night(&site, now, ctx.observing.sun_altitude_max_deg);
         if !n.is_night {
             // Checked before anything else: closing for the day needs only the mount
-            // and dome drivers, not a healthy camera or weather driver.
+            // and dome drivers, not a healthy camera or weather driver — and with one
+            // of them down, the other still closes or parks (retried each minute).
             if !closed_for_day {
-                if !tel.can_secure() {
+                if !tel.can_secure_any() {
                     ctx.set_activity(
                         &name,
-                        "day: waiting for the mount and dome drivers to close up",
+                        "day: waiting for the mount or dome driver to close up",
                     );
                     tokio::select! {
-                        _ = tel.wait_secure_drivers_up() => {}
+                        _ = tel.wait_any_secure_driver_up() => {}
                         _ = shutdown.cancelled() => break,
                     }
                     continue;
@@ -102,11 +104,16 @@ pub async fn run_executor(
             continue;
         }
         let verdict = safety.borrow_and_update().clone();
-        if !verdict.safe {
-            // The safety monitor closes and parks; the executor only waits, and the plan
-            // moves behind the earliest the dome could open again.
-            ctx.set_activity(&name, format!("closed: {}", verdict.reason));
-            let earliest = now + Duration::from_seconds(ctx.safety.reopen_after_safe_s);
+        if !verdict.safe() {
+            // At `stop` and worse the safety monitor closes and parks; at `warn` the
+            // dome stays as it is and nothing new starts. The executor only waits, and
+            // the plan moves behind the earliest it could observe again.
+            let (what, earliest) = if verdict.level.must_secure() {
+                ("closed", now + Duration::from_seconds(ctx.safety.reopen_after_safe_s))
+            } else {
+                ("holding", recheck)
+            };
+            ctx.set_activity(&name, format!("{what} ({}): {}", verdict.level, verdict.reason));
             hold(&planner, &name, now, earliest).await;
             tokio::select! {
                 _ = safety.changed() => {}
@@ -142,7 +149,9 @@ pub async fn run_executor(
             Next::Block(block) => {
                 // A single visit interrupted earlier resumes after its stored frames;
                 // frames the quick-look failed are taken again.
-                let frames_done = match ctx.store.good_frame_count(block.request.id).await {
+                let retaken = ctx.quicklook.requeue_failed;
+                let frames_done = match ctx.store.frames_that_count(block.request.id, retaken).await
+                {
                     Ok(n) => n,
                     Err(e) => {
                         tracing::error!(telescope = %name, "cannot count frames: {e}");

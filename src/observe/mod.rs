@@ -8,6 +8,7 @@ mod executor;
 mod frame;
 pub mod night;
 mod safety;
+mod safety_inputs;
 
 pub use context::ObserveContext;
 pub use control::{Action, Controls};

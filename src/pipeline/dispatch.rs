@@ -58,6 +58,7 @@ impl Dispatcher {
     pub async fn run(mut self, shutdown: CancellationToken) {
         let sink = self.sink.name();
         loop {
+            crate::liveness::touch();
             // Registered before the query, so a frame queued meanwhile still wakes us.
             let queued = Arc::clone(&self.queued);
             let woken = queued.notified();
@@ -85,6 +86,7 @@ impl Dispatcher {
                 continue;
             }
             for h in due {
+                crate::liveness::touch();
                 if shutdown.is_cancelled() {
                     return;
                 }

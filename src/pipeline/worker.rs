@@ -107,6 +107,7 @@ impl Pipeline {
                 return Ok(done);
             }
             for u in todo {
+                crate::liveness::touch();
                 match self.process(u.frame_id).await {
                     Ok(_) => done += 1,
                     Err(e) => {

@@ -203,6 +203,7 @@ mod tests {
             settle_s: 15.0,
             slew_rate_deg_s: 2.0,
             filters: filters.iter().map(|f| f.to_string()).collect(),
+            mount: Default::default(),
         }
     }
 

@@ -12,6 +12,7 @@ mod error;
 mod frame_query;
 mod frames;
 mod handoffs;
+mod hold;
 mod inbox;
 mod observations;
 mod plans;
@@ -20,6 +21,7 @@ mod recovery;
 mod requests;
 mod time;
 mod tokens;
+mod txn_guard;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -34,6 +36,7 @@ pub use error::StoreError;
 pub use frame_query::FrameFilter;
 pub use frames::{FrameRecord, NewFrame};
 pub use handoffs::{HandoffCounts, PendingHandoff};
+pub use hold::HoldRecord;
 pub use inbox::{DataTwin, NewInboxFrame, ObservationRef};
 pub use observations::ObservationRecord;
 pub use plans::StoredPlan;
@@ -65,6 +68,8 @@ impl Store {
             .busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new()
             .max_connections(POOL_SIZE)
+            // SQLite may cancel a transaction by itself (disk full); txn_guard.rs.
+            .after_release(txn_guard::clean_on_release)
             .connect_with(opts)
             .await
             .map_err(|e| StoreError::Open { url: url.into(), source: e })?;

@@ -182,13 +182,21 @@ impl Store {
         .await?)
     }
 
-    /// Frames of a request that count towards it: all but those the quick-look failed.
-    pub async fn good_frame_count(&self, request_id: RequestId) -> Result<u32, StoreError> {
+    /// Frames of a request that count towards it: all but those the quick-look failed
+    /// when failed frames are retaken (`quicklook.requeue_failed`), otherwise all. The
+    /// two must agree with how a block decides it is complete, or a resumed block
+    /// takes frames again under sequence numbers already used.
+    pub async fn frames_that_count(
+        &self,
+        request_id: RequestId,
+        failed_are_retaken: bool,
+    ) -> Result<u32, StoreError> {
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM frames f LEFT JOIN frame_quicklook q ON q.frame_id = f.id
-             WHERE f.request_id = ?1 AND (q.pass IS NULL OR q.pass = 1)",
+             WHERE f.request_id = ?1 AND (?2 = 0 OR q.pass IS NULL OR q.pass = 1)",
         )
         .bind(request_id)
+        .bind(failed_are_retaken)
         .fetch_one(&self.pool)
         .await?;
         Ok(n.try_into().unwrap_or(u32::MAX))

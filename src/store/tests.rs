@@ -204,7 +204,9 @@ async fn quick_look_and_handoffs_are_stored_once_and_failed_frames_do_not_count(
     );
     assert_eq!(s.quality(frames[1]).await.unwrap().unwrap().pass, Some(false));
     // Unassessed and passed frames count; the failed one does not.
-    assert_eq!(s.good_frame_count(id).await.unwrap(), 2);
+    assert_eq!(s.frames_that_count(id, true).await.unwrap(), 2);
+    // Without retaking failed frames, every frame counts.
+    assert_eq!(s.frames_that_count(id, false).await.unwrap(), 3);
     let failed = s.failed_frames(obs).await.unwrap();
     assert_eq!(failed, vec![(frames[1], Some("defocus".into()), "test".into())]);
     assert_eq!(s.unassessed_frames(10).await.unwrap().len(), 1);

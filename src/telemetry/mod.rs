@@ -71,8 +71,26 @@ pub fn spawn(
     clock: Clock,
     shutdown: CancellationToken,
 ) -> JoinHandle<()> {
+    spawn_watched(cfg, site, core, clock, shutdown, &crate::liveness::Liveness::default())
+}
+
+/// [`spawn`] as the watched task `telemetry`: the publisher's every interval shows life.
+pub fn spawn_watched(
+    cfg: TelemetryConfig,
+    site: String,
+    core: Core,
+    clock: Clock,
+    shutdown: CancellationToken,
+    liveness: &crate::liveness::Liveness,
+) -> JoinHandle<()> {
     let events = core.subscribe();
-    tokio::spawn(run_with(events, cfg, site, core, clock, shutdown))
+    let interval = Duration::from_secs_f64(cfg.interval_s.clamp(0.1, 3600.0));
+    let allowed = crate::liveness::allowance(interval);
+    tokio::spawn(liveness.watch(
+        "telemetry",
+        allowed,
+        run_with(events, cfg, site, core, clock, shutdown),
+    ))
 }
 
 /// Publishes until `shutdown`, then says goodbye (bounded by a few seconds) and returns.

@@ -101,6 +101,7 @@ impl Publisher {
         let mut events_open = true;
         let mut changes_open = true;
         loop {
+            crate::liveness::touch();
             tokio::select! {
                 // Link news first: after a drop nothing more may go to rumqttc.
                 biased;

@@ -96,7 +96,13 @@ pub struct Teld {
 impl Teld {
     /// Starts `teld run` on `site` with a simulated clock.
     pub fn start(site: &TestSite, from: &str, speed: f64) -> Teld {
+        Teld::start_with_env(site, from, speed, &[])
+    }
+
+    /// [`Teld::start`] with extra environment variables (e.g. a failpoint).
+    pub fn start_with_env(site: &TestSite, from: &str, speed: f64, env: &[(&str, &str)]) -> Teld {
         let mut child = Command::new(teld_bin())
+            .envs(env.iter().copied())
             .args(["run", "--config"])
             .arg(&site.config)
             .args(["--simulate-from", from, "--speed", &speed.to_string(), "--log-format", "human"])

@@ -8,4 +8,6 @@ pub mod mqtt;
 pub mod peers;
 pub mod sse;
 pub mod tls;
+pub mod tuf;
+pub mod update;
 pub mod webhook;

@@ -92,3 +92,9 @@ pub fn wrk() -> Option<PathBuf> {
     let ok = Command::new("wrk").arg("--version").output().is_ok();
     ok.then(|| PathBuf::from("wrk"))
 }
+
+/// The ASCOM Alpaca simulators of the peers venv (PyPI `alpaca-simulators`).
+pub fn alpaca_simulators() -> Option<PathBuf> {
+    let exe = peers_venv().join("bin/alpaca-simulators");
+    exe.is_file().then_some(exe)
+}

@@ -66,6 +66,10 @@ pub enum ImageBytesError {
     Rank(i32),
     #[error("dimensions {0}×{1} are not positive")]
     Dimensions(i32, i32),
+    #[error(
+        "dimensions {width}×{height} of {size}-byte pixels are more bytes than memory can address: the header is wrong"
+    )]
+    Oversize { width: usize, height: usize, size: usize },
     #[error("header says the pixels start at byte {start}, outside the {len}-byte image")]
     DataStart { start: i32, len: usize },
     #[error(
@@ -129,7 +133,11 @@ pub fn decode(bytes: &[u8]) -> Result<Image, ImageBytesError> {
         return Err(ImageBytesError::Dimensions(d1, d2));
     }
     let size = sent.size();
-    let need = width * height * size;
+    // Both dimensions come from the sender: up to 2³¹ each, their product overflows.
+    let need = width
+        .checked_mul(height)
+        .and_then(|n| n.checked_mul(size))
+        .ok_or(ImageBytesError::Oversize { width, height, size })?;
     let pixels = &bytes[start_at..];
     if pixels.len() != need {
         return Err(ImageBytesError::Length { width, height, size, need, have: pixels.len() });
@@ -258,7 +266,23 @@ fn convert(
 
 #[cfg(test)]
 mod tests {
-    use super::transpose;
+    use super::{ImageBytesError, decode, transpose};
+
+    /// Found by `fuzz/` (target `imagebytes`): a header of 1_828_716_546 × 1_835_887_981
+    /// doubles overflowed `width * height * size` (a panic, or in a release build a
+    /// wrapped length that could pass the length check).
+    #[test]
+    fn dimensions_whose_byte_count_overflows_are_refused() {
+        let crash: &[u8] = &[
+            0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x03, 0x00,
+            0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00,
+            0x02, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x6d, 0x6d, 0x6d, 0x6d, 0x6d, 0x6d, 0x6d,
+            0x6d, 0x6d, 0x6d, 0x6d, 0x6d, 0x6d, 0x6d, 0x6d, 0x6d, 0x6d, 0x6d, 0x6d, 0x6d, 0x6d,
+        ];
+        let e = decode(crash).unwrap_err();
+        assert!(matches!(e, ImageBytesError::Oversize { size: 8, .. }), "{e:?}");
+        assert!(e.to_string().contains("the header is wrong"), "{e}");
+    }
 
     #[test]
     fn tiled_transpose_matches_the_definition_on_any_shape() {

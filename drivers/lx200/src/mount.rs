@@ -10,6 +10,7 @@
 use hifitime::Epoch;
 use teld_driver_protocol::{DeviceState, EquatorialSystem, MountState, PierSide, Site};
 
+use crate::answers::{self, Goto};
 use crate::error::Lx200Error;
 use crate::port::{Port, Reply};
 use crate::settings::DialectSetting;
@@ -78,11 +79,7 @@ impl Session {
         let dialect = match init.dialect {
             DialectSetting::Generic => Dialect::Generic,
             DialectSetting::Onstep => Dialect::OnStep,
-            DialectSetting::Auto
-                if product.to_ascii_lowercase().replace('-', "").contains("onstep") =>
-            {
-                Dialect::OnStep
-            }
+            DialectSetting::Auto if answers::is_onstep(&product) => Dialect::OnStep,
             DialectSetting::Auto => Dialect::Generic,
         };
         let mut s = Session { port, dialect, product, firmware, park_sent: false };
@@ -154,10 +151,11 @@ impl Session {
 
     /// A command answered `1` (accepted) or `0` (refused).
     async fn accepted(&mut self, command: &str, why: &str) -> Result<(), Lx200Error> {
-        match self.port.command(command, Reply::Char).await?.as_str() {
-            "1" => Ok(()),
-            "0" => Err(self.refused(command, why)),
-            other => Err(self.unreadable(command, other)),
+        let answer = self.port.command(command, Reply::Char).await?;
+        match answers::accepted(&answer) {
+            Some(true) => Ok(()),
+            Some(false) => Err(self.refused(command, why)),
+            None => Err(self.unreadable(command, &answer)),
         }
     }
 
@@ -202,10 +200,13 @@ impl Session {
         self.accepted(&time, "check teld's clock").await?;
         let date = format!(":SC{:02}/{:02}/{:02}#", p.month, p.day, p.year.rem_euclid(100));
         let strings = if self.dialect == Dialect::Generic { 2 } else { 0 };
-        match self.port.command(&date, Reply::Date { strings }).await?.as_str() {
-            "1" => Ok(()),
-            "0" => Err(self.refused(&date, "check teld's clock (the mount takes 2000–2099)")),
-            other => Err(self.unreadable(&date, other)),
+        let answer = self.port.command(&date, Reply::Date { strings }).await?;
+        match answers::accepted(&answer) {
+            Some(true) => Ok(()),
+            Some(false) => {
+                Err(self.refused(&date, "check teld's clock (the mount takes 2000–2099)"))
+            }
+            None => Err(self.unreadable(&date, &answer)),
         }
     }
 
@@ -224,22 +225,14 @@ impl Session {
         match self.dialect {
             Dialect::OnStep => {
                 let flags = self.port.command(":GU#", Reply::Text).await?;
-                if flags.is_empty() || !flags.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                    return Err(self.unreadable(":GU#", &flags));
-                }
-                // n: not tracking, N: no goto in progress, P: parked.
-                Ok((!flags.contains('n'), !flags.contains('N'), flags.contains('P')))
+                answers::onstep_status(&flags).ok_or_else(|| self.unreadable(":GU#", &flags))
             }
             Dialect::Generic => {
-                // :D# answers a bar graph of the distance left, empty when not slewing.
                 let bars = self.port.command(":D#", Reply::Text).await?;
-                let slewing = !bars.trim().is_empty();
+                let slewing = answers::meade_slewing(&bars);
                 let w = self.port.command(":GW#", Reply::Text).await?;
-                let tracking = match w.as_bytes().get(1) {
-                    Some(b'T') => true,
-                    Some(b'N') => false,
-                    _ => return Err(self.unreadable(":GW#", &w)),
-                };
+                let tracking =
+                    answers::meade_tracking(&w).ok_or_else(|| self.unreadable(":GW#", &w))?;
                 Ok((tracking, slewing, self.park_sent && !slewing))
             }
         }
@@ -254,6 +247,7 @@ impl Session {
         let declination = self.degrees(":GD#").await?;
         let altitude = self.degrees(":GA#").await?;
         let azimuth = self.degrees(":GZ#").await?;
+        let side_of_pier = self.pier_side().await?;
         Ok(DeviceState::Mount(MountState {
             connected: true,
             right_ascension,
@@ -263,9 +257,24 @@ impl Session {
             tracking,
             slewing,
             at_park,
-            side_of_pier: PierSide::Unknown,
+            side_of_pier,
             equatorial_system: EquatorialSystem::Topocentric,
         }))
+    }
+
+    /// OnStep `:Gm#` answers `E`, `W` or `N` (none: an alt-az or fork mount, or not
+    /// known); the generic Meade set has no such command.
+    async fn pier_side(&mut self) -> Result<PierSide, Lx200Error> {
+        if self.dialect != Dialect::OnStep {
+            return Ok(PierSide::Unknown);
+        }
+        let text = self.port.command(":Gm#", Reply::Text).await?;
+        match text.trim() {
+            "E" => Ok(PierSide::East),
+            "W" => Ok(PierSide::West),
+            "N" | "?" => Ok(PierSide::Unknown),
+            _ => Err(self.unreadable(":Gm#", &text)),
+        }
     }
 
     pub async fn parked(&mut self) -> Result<bool, Lx200Error> {
@@ -286,18 +295,16 @@ impl Session {
         }
         self.set_target(ra_h, dec_deg).await?;
         let answer = self.port.command(":MS#", Reply::Goto).await?;
-        match answer.as_bytes().first() {
-            Some(b'0') => {
+        match answers::goto(&answer) {
+            Some(Goto::Started) => {
                 self.park_sent = false;
                 Ok(())
             }
-            Some(b'1') => {
-                Err(self.refused(":MS#", format!("target below the horizon ({})", &answer[1..])))
+            Some(Goto::BelowHorizon(m)) => {
+                Err(self.refused(":MS#", format!("target below the horizon ({m})")))
             }
-            Some(d) if d.is_ascii_digit() => {
-                Err(self.refused(":MS#", format!("error {} ({})", *d as char, &answer[1..])))
-            }
-            _ => Err(self.unreadable(":MS#", &answer)),
+            Some(Goto::Refused(d, m)) => Err(self.refused(":MS#", format!("error {d} ({m})"))),
+            None => Err(self.unreadable(":MS#", &answer)),
         }
     }
 

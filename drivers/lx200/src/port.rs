@@ -1,4 +1,5 @@
-//! Framing on the serial line: one command, one answer, each within a deadline.
+//! The serial line: one command, one answer, each within a deadline (which bytes
+//! make up the answer is [`crate::framing`]).
 //!
 //! LX200 answers come in a few shapes (nothing; one character; text up to `#`; `0` or
 //! a digit plus a message; `1` then two `#` strings for `:SC`), and nothing on the
@@ -20,6 +21,7 @@ use tokio::time::{Instant, timeout_at};
 use tokio_serial::{ClearBuffer, SerialPort, SerialPortBuilderExt, SerialStream};
 
 use crate::error::Lx200Error;
+use crate::framing::{Framer, Next, Overlong, Unreadable, Wait};
 
 /// ASCII ACK: LX200 mounts answer it with one letter, their alignment mode
 /// (`A` alt-az, `P` polar, `G` German, `L` land), making it the cheapest probe.
@@ -69,19 +71,6 @@ fn shown(command: &str) -> String {
 
 fn gone(path: &str, e: impl std::fmt::Display) -> Lx200Error {
     Lx200Error::Gone { path: path.to_string(), reason: e.to_string() }
-}
-
-/// Bytes an answer may contain: printable ASCII, DEL (`:D#`'s bar) and 0xDF (the
-/// classic firmware's degree sign, mapped to `*`).
-fn answer_text(bytes: &[u8]) -> Option<String> {
-    bytes
-        .iter()
-        .map(|&b| match b {
-            0x20..=0x7f => Some(b as char),
-            0xdf => Some('*'),
-            _ => None,
-        })
-        .collect()
 }
 
 impl Port {
@@ -140,44 +129,45 @@ impl Port {
         self.write(command.as_bytes()).await?;
         // The whole answer must come within the timeout, plus its own time on the line.
         let deadline = Instant::now() + self.timeout;
-        let mut got = Vec::new();
-        match reply {
-            Reply::Nothing => return Ok(String::new()),
-            Reply::Char => got.push(self.byte(command, deadline, &got).await?),
-            Reply::Text => self.until_hash(command, deadline, &mut got).await?,
-            Reply::Goto => {
-                got.push(self.byte(command, deadline, &got).await?);
-                if got[0] != b'0' {
-                    // The message is optional (OnStep sends the digit alone): wait for
-                    // it only while the line keeps talking.
-                    let tail = Instant::now() + QUIET + self.byte_time * 40;
-                    let _ = self.until_hash(command, tail.min(deadline), &mut got).await;
+        let mut framer = Framer::new(reply);
+        let mut tail = None;
+        let mut slow: Option<(usize, Instant)> = None;
+        while let Next::Byte(wait) = framer.next() {
+            match wait {
+                Wait::Answer => {
+                    let b = self.byte(command, deadline, framer.got()).await?;
+                    framer.push(b).map_err(|Overlong(got)| self.garbage(command, &got))?;
                 }
-            }
-            Reply::Date { strings } => {
-                got.push(self.byte(command, deadline, &got).await?);
-                if got[0] == b'1' {
-                    for _ in 0..strings {
-                        // Classic Meade recomputes planets before it says so: be patient.
-                        let deadline = Instant::now() + self.timeout * 3;
-                        let mut text = Vec::new();
-                        if let Err(e) = self.until_hash(command, deadline, &mut text).await {
+                Wait::Tail => {
+                    let until = *tail.get_or_insert_with(|| {
+                        (Instant::now() + QUIET + self.byte_time * 40).min(deadline)
+                    });
+                    match self.byte(command, until, framer.got()).await {
+                        Ok(b) => {
+                            framer.push(b).map_err(|Overlong(got)| self.garbage(command, &got))?
+                        }
+                        Err(_) => framer.silence(),
+                    }
+                }
+                Wait::Slow(left) => {
+                    let until = match slow {
+                        Some((l, t)) if l == left => t,
+                        _ => slow.insert((left, Instant::now() + self.timeout * 3)).1,
+                    };
+                    match self.byte(command, until, &[]).await {
+                        Ok(b) => {
+                            framer.push(b).map_err(|Overlong(got)| self.garbage(command, &got))?
+                        }
+                        Err(e) => {
                             tracing::debug!("no planetary-data message after :SC ({e})");
-                            self.dirty = true;
-                            break;
+                            framer.silence();
                         }
                     }
                 }
             }
         }
-        let text = answer_text(&got).ok_or_else(|| self.garbage(command, &got))?;
-        if let Some(&b) = got.first()
-            && matches!(reply, Reply::Char | Reply::Goto | Reply::Date { .. })
-            && !b.is_ascii_graphic()
-        {
-            return Err(self.garbage(command, &got));
-        }
-        Ok(text)
+        self.dirty |= framer.dirty();
+        framer.finish().map_err(|Unreadable(got)| self.garbage(command, &got))
     }
 
     fn garbage(&self, command: &str, got: &[u8]) -> Lx200Error {
@@ -235,25 +225,6 @@ impl Port {
                     format!(" (partial answer {:?})", String::from_utf8_lossy(so_far))
                 },
             }),
-        }
-    }
-
-    async fn until_hash(
-        &mut self,
-        command: &str,
-        deadline: Instant,
-        got: &mut Vec<u8>,
-    ) -> Result<(), Lx200Error> {
-        loop {
-            let b = self.byte(command, deadline, got).await?;
-            if b == b'#' {
-                return Ok(());
-            }
-            got.push(b);
-            if got.len() > 64 {
-                // No LX200 answer is this long: the line is noise.
-                return Err(self.garbage(command, got));
-            }
         }
     }
 

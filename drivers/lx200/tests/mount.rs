@@ -153,7 +153,9 @@ fn onstep_park_and_unpark_as_the_mount_reports_them() {
         "slew_to_coordinates_async",
         Some(json!({"right_ascension": ra, "declination": dec})),
     );
-    d.wait_state("mount", "slew done", LONG, |s| s["slewing"] == false);
+    let s = d.wait_state("mount", "slew done", LONG, |s| s["slewing"] == false);
+    // OnStep's `:Gm#`: the side the goto chose, for teld's meridian flips.
+    assert!(s["side_of_pier"] == "east" || s["side_of_pier"] == "west", "{s}");
     d.ok("mount", "park", None);
     let s = d.wait_state("mount", "parked", LONG, |s| s["at_park"] == true);
     assert_eq!(s["tracking"], false, "parked mounts do not track: {s}");
@@ -193,6 +195,7 @@ fn generic_park_refuses_slews_until_unparked() {
     d.ok("mount", "park", None);
     let s = d.wait_state("mount", "parked", LONG, |s| s["at_park"] == true);
     assert_eq!(s["slewing"], false);
+    assert_eq!(s["side_of_pier"], "unknown", "the Meade set has no pier side: {s}");
     assert_eq!(emu.status()["parked"], true, "the mount itself parked");
     let (ra, dec) = high_target(&mut emu);
     let r = d.call(

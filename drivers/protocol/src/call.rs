@@ -21,6 +21,9 @@ pub enum Call {
     SetClock(ClockSync),
     /// Put devices in a safe state and exit after answering.
     Shutdown,
+    /// Check every device without moving anything; answered with [`crate::SelfTest`].
+    /// Used by the updater to compare a new build with the one it replaces.
+    SelfTest,
 
     // ---- any device ----
     /// Answered with the device's [`crate::DeviceState`], read from the device now.
@@ -97,6 +100,7 @@ impl Call {
             Call::Ping => "ping",
             Call::SetClock(_) => "set_clock",
             Call::Shutdown => "shutdown",
+            Call::SelfTest => "self_test",
             Call::GetState => "get_state",
             Call::SlewToCoordinatesAsync { .. } => "slew_to_coordinates_async",
             Call::AbortSlew => "abort_slew",

@@ -110,6 +110,7 @@ mod tests {
             protocol: 1,
             driver: "sim".into(),
             version: "0.1.0".into(),
+            git_sha: None,
         });
         assert_eq!(
             serde_json::to_string(&hello).unwrap(),
@@ -128,6 +129,18 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn hello_without_git_sha_still_reads() {
+        let h: DriverMessage =
+            decode(br#"{"type":"hello","protocol":1,"driver":"sim","version":"0.1.0"}"#).unwrap();
+        assert!(matches!(h, DriverMessage::Hello(Hello { git_sha: None, .. })));
+        let h: DriverMessage = decode(
+            br#"{"type":"hello","protocol":1,"driver":"sim","version":"0.2.0","git_sha":"abc"}"#,
+        )
+        .unwrap();
+        assert!(matches!(h, DriverMessage::Hello(Hello { git_sha: Some(s), .. }) if s == "abc"));
     }
 
     #[test]

@@ -19,7 +19,10 @@ pub mod time;
 pub use call::{Call, Configure, Site};
 pub use clock::{ClockSync, DriverClock};
 pub use error::{ErrorCode, ProtocolError};
-pub use message::{DaemonMessage, DeviceInfo, DriverMessage, Event, Hello, Request, Response};
+pub use message::{
+    DaemonMessage, DeviceInfo, DriverMessage, Event, Hello, Request, Response, SelfTest,
+    SelfTestFailure,
+};
 pub use state::{
     CameraState, CameraStatus, DeviceKind, DeviceState, DomeState, EquatorialSystem,
     FilterWheelState, FocuserState, ImageInfo, MountState, PierSide, PixelType, ShutterStatus,
@@ -30,3 +33,7 @@ pub use state::{
 /// `hello` names another major version: a mismatched driver could misread a command
 /// and move hardware in ways nobody asked for.
 pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Commit this build came from (see `build.rs`): `TELD_GIT_SHA` at build time, else
+/// the checkout's `HEAD`, else `None` (a build from a tarball).
+pub const GIT_SHA: Option<&str> = option_env!("TELD_DRIVER_GIT_SHA");

@@ -32,6 +32,51 @@ pub struct Hello {
     pub driver: String,
     /// Driver version (semver), reported in the daemon's status and used by updates.
     pub version: String,
+    /// Commit the driver was built from ([`crate::GIT_SHA`]); the updater requires it to
+    /// equal the signed metadata's. Absent from drivers that predate it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_sha: Option<String>,
+}
+
+impl Hello {
+    /// The hello of a driver built from this crate: its protocol and build commit.
+    pub fn new(driver: &str, version: &str) -> Self {
+        Hello {
+            protocol: crate::PROTOCOL_VERSION,
+            driver: driver.to_string(),
+            version: version.to_string(),
+            git_sha: crate::GIT_SHA.map(str::to_string),
+        }
+    }
+}
+
+/// The answer to `self_test`: which devices passed their check and which failed
+/// (with why). The updater compares a new build's answer with the old build's, so a
+/// device that is switched off fails both and does not block the update.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SelfTest {
+    #[serde(default)]
+    pub passed: Vec<String>,
+    #[serde(default)]
+    pub failed: Vec<SelfTestFailure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SelfTestFailure {
+    pub device: String,
+    pub why: String,
+}
+
+impl SelfTest {
+    /// Devices that fail here but passed in `baseline`: what makes this build worse.
+    pub fn regressions(&self, baseline: &SelfTest) -> Vec<String> {
+        self.failed
+            .iter()
+            .map(|f| &f.device)
+            .filter(|d| !baseline.failed.iter().any(|b| &b.device == *d))
+            .cloned()
+            .collect()
+    }
 }
 
 /// A command to a driver. `device` is `None` for driver-level calls

@@ -23,7 +23,7 @@ pub use crate::input::Exit;
 use crate::input::{Incoming, read_lines, recover_id};
 use crate::{
     Call, ClockSync, Configure, DaemonMessage, DeviceInfo, DeviceState, DriverMessage, ErrorCode,
-    Event, Hello, PROTOCOL_VERSION, ProtocolError, Request, Response,
+    Event, Hello, ProtocolError, Request, Response, SelfTest, SelfTestFailure,
 };
 
 /// The answer to a failed request: a code and a message that says what to do.
@@ -101,11 +101,7 @@ where
     let writer_task = tokio::spawn(write_all(writer, out_rx));
     let (in_tx, mut incoming) = mpsc::channel(16);
     let reader_task = tokio::spawn(read_lines(reader, in_tx));
-    let hello = Hello {
-        protocol: PROTOCOL_VERSION,
-        driver: driver.to_string(),
-        version: version.to_string(),
-    };
+    let hello = Hello::new(driver, version);
     let mut session = Session::<D> { out: out.clone(), live: None, poke: Arc::new(Notify::new()) };
     let result = match out.send(DriverMessage::Hello(hello)).await {
         Ok(()) => session.run(&mut incoming).await,
@@ -201,6 +197,16 @@ impl<D: Devices> Session<D> {
                 }
                 self.respond(id, Ok(json!({}))).await?;
             }
+            (None, Call::SelfTest) => {
+                let result = match &self.live {
+                    Some(live) => Ok(self_test(live.devices.poll().await)),
+                    None => Err(CallError::new(
+                        ErrorCode::NotConnected,
+                        "not connected: the daemon must send `configure` before `self_test`",
+                    )),
+                };
+                self.respond(id, result).await?
+            }
             (None, Call::Shutdown) => {
                 if let Some(live) = &self.live {
                     live.devices.make_safe().await;
@@ -214,7 +220,11 @@ impl<D: Devices> Session<D> {
             }
             (
                 Some(dev),
-                call @ (Call::Configure(_) | Call::Ping | Call::SetClock(_) | Call::Shutdown),
+                call @ (Call::Configure(_)
+                | Call::Ping
+                | Call::SetClock(_)
+                | Call::Shutdown
+                | Call::SelfTest),
             ) => {
                 let msg = format!(
                     "`{}` is a driver-level call; send it without device `{dev}`",
@@ -271,6 +281,18 @@ impl<D: Devices> Session<D> {
         });
         Ok(())
     }
+}
+
+/// The default self-test: a device passes when its state can be read.
+fn self_test(polled: Vec<Polled>) -> Value {
+    let mut report = SelfTest::default();
+    for (device, state) in polled {
+        match state {
+            Ok(_) => report.passed.push(device),
+            Err(e) => report.failed.push(SelfTestFailure { device, why: e.message }),
+        }
+    }
+    serde_json::to_value(report).unwrap_or_default()
 }
 
 fn response(id: u64, result: Result<Value, CallError>) -> Response {

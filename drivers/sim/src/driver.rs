@@ -17,7 +17,7 @@ pub use teld_driver_protocol::input::Exit;
 use teld_driver_protocol::input::{Incoming, read_lines, recover_id};
 use teld_driver_protocol::{
     Call, ClockSync, Configure, DaemonMessage, DeviceState, DriverClock, DriverMessage, ErrorCode,
-    Event, Hello, PROTOCOL_VERSION, ProtocolError, Request, Response,
+    Event, Hello, ProtocolError, Request, Response, SelfTest, SelfTestFailure,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
@@ -40,6 +40,58 @@ pub enum DriverError {
     Read(#[source] std::io::Error),
 }
 
+/// Who this driver says it is. Tests and the update demo publish "new versions" as
+/// signed wrapper scripts around the same binary; these hidden options let such a
+/// wrapper report the version and commit its metadata promises.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub version: String,
+    pub git_sha: Option<String>,
+    /// Devices whose `self_test` fails on purpose (to test update rollback).
+    pub fail_self_test: Vec<String>,
+}
+
+/// The version this build reports: `TELD_DRIVER_VERSION` at build time (how a release
+/// job or the README's update demo builds "the next version" without editing
+/// Cargo.toml), else the crate's own.
+pub const VERSION: &str = match option_env!("TELD_DRIVER_VERSION") {
+    Some(v) => v,
+    None => env!("CARGO_PKG_VERSION"),
+};
+
+impl Default for Identity {
+    fn default() -> Self {
+        Identity {
+            version: VERSION.into(),
+            git_sha: teld_driver_protocol::GIT_SHA.map(str::to_string),
+            fail_self_test: Vec::new(),
+        }
+    }
+}
+
+impl Identity {
+    /// Reads `--report-version V`, `--report-git-sha S` and `--fail-self-test DEVICE`
+    /// from the command line; anything else is refused with a message.
+    pub fn from_args(args: impl IntoIterator<Item = String>) -> Result<Self, String> {
+        let mut id = Identity::default();
+        let mut args = args.into_iter();
+        while let Some(flag) = args.next() {
+            let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
+            match flag.as_str() {
+                "--report-version" => id.version = value()?,
+                "--report-git-sha" => id.git_sha = Some(value()?),
+                "--fail-self-test" => id.fail_self_test.push(value()?),
+                other => {
+                    return Err(format!(
+                        "unknown argument `{other}`: the sim driver takes its settings from teld's `configure`"
+                    ));
+                }
+            }
+        }
+        Ok(id)
+    }
+}
+
 /// Speaks the driver protocol on `reader`/`writer` until the daemon leaves or asks us
 /// to stop. Devices are left safe (shutter closing, mount parking) on every exit.
 pub async fn run<R, W>(reader: R, writer: W) -> Result<Exit, DriverError>
@@ -47,9 +99,18 @@ where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin,
 {
+    run_as(reader, writer, Identity::default()).await
+}
+
+/// [`run`] reporting `identity` in `hello` and `self_test`.
+pub async fn run_as<R, W>(reader: R, writer: W, identity: Identity) -> Result<Exit, DriverError>
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin,
+{
     let (tx, rx) = mpsc::channel(INCOMING_QUEUE);
     let reader_task = tokio::spawn(read_lines(reader, tx));
-    let mut driver = Driver { out: writer, live: None, last_heard: Instant::now() };
+    let mut driver = Driver { out: writer, live: None, last_heard: Instant::now(), identity };
     let result = driver.serve(rx).await;
     reader_task.abort();
     if let Some(live) = &mut driver.live {
@@ -81,6 +142,7 @@ struct Driver<W> {
     out: W,
     live: Option<Live>,
     last_heard: Instant,
+    identity: Identity,
 }
 
 impl<W: AsyncWrite + Unpin> Driver<W> {
@@ -89,12 +151,9 @@ impl<W: AsyncWrite + Unpin> Driver<W> {
     }
 
     async fn serve(&mut self, mut rx: mpsc::Receiver<Incoming>) -> Result<Exit, DriverError> {
-        self.send(DriverMessage::Hello(Hello {
-            protocol: PROTOCOL_VERSION,
-            driver: "sim".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-        }))
-        .await?;
+        let mut hello = Hello::new("sim", &self.identity.version);
+        hello.git_sha = self.identity.git_sha.clone();
+        self.send(DriverMessage::Hello(hello)).await?;
         loop {
             self.catch_up().await?;
             if let Some(exit) = self.timers().await? {
@@ -248,8 +307,10 @@ impl<W: AsyncWrite + Unpin> Driver<W> {
     async fn handle_request(&mut self, req: Request) -> Result<Option<Exit>, DriverError> {
         let Request { id, device, call } = req;
         tracing::debug!(id, ?device, method = call.method(), "request");
-        let driver_level =
-            matches!(call, Call::Configure(_) | Call::Ping | Call::SetClock(_) | Call::Shutdown);
+        let driver_level = matches!(
+            call,
+            Call::Configure(_) | Call::Ping | Call::SetClock(_) | Call::Shutdown | Call::SelfTest
+        );
         match (device, call) {
             (None, Call::Ping) => self.respond(id, Ok(json!({}))).await?,
             (None, Call::Configure(cfg)) => {
@@ -264,6 +325,10 @@ impl<W: AsyncWrite + Unpin> Driver<W> {
             }
             (None, Call::SetClock(sync)) => {
                 let result = self.set_clock(sync);
+                self.respond(id, result).await?;
+            }
+            (None, Call::SelfTest) => {
+                let result = self.self_test();
                 self.respond(id, result).await?;
             }
             (None, Call::Shutdown) => {
@@ -360,6 +425,26 @@ impl<W: AsyncWrite + Unpin> Driver<W> {
             heartbeat: millis(cfg.heartbeat_timeout_ms),
         });
         Ok(serde_json::to_value(infos).unwrap_or_default())
+    }
+
+    /// Every simulated device can always be read, so each passes unless told to fail.
+    fn self_test(&self) -> Result<Value, CallError> {
+        let live = self.live.as_ref().ok_or_else(|| {
+            CallError::new(
+                ErrorCode::NotConnected,
+                "not connected: send `configure` before `self_test`",
+            )
+        })?;
+        let mut report = SelfTest::default();
+        for (name, _) in live.obs.states(live.cursor) {
+            if self.identity.fail_self_test.iter().any(|d| d == name) {
+                let why = "told to fail by --fail-self-test".to_string();
+                report.failed.push(SelfTestFailure { device: name.to_string(), why });
+            } else {
+                report.passed.push(name.to_string());
+            }
+        }
+        Ok(serde_json::to_value(report).unwrap_or_default())
     }
 
     fn set_clock(&mut self, sync: ClockSync) -> Result<Value, CallError> {

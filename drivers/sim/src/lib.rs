@@ -25,5 +25,5 @@ pub mod timeline;
 pub mod trail;
 pub mod weather;
 
-pub use driver::{DriverError, Exit, run};
+pub use driver::{DriverError, Exit, Identity, run, run_as};
 pub use settings::Settings;

@@ -5,7 +5,7 @@
 //! [`crate::slew`]); parking slews to a fixed alt/az and turns tracking off. The image
 //! is treated as derotated: north stays up whatever the mount does.
 
-use hifitime::Epoch;
+use hifitime::{Duration, Epoch};
 use teld_astro::approx;
 use teld_astro::{Horizontal, Icrs, Site};
 use teld_driver_protocol::{EquatorialSystem, ErrorCode, MountState, PierSide};
@@ -25,6 +25,10 @@ pub enum Motion {
     Slew(Slew),
     /// At the park position, tracking off.
     Parked,
+    /// A German mount that tracked to its meridian limit on the west side of the pier
+    /// and stopped there, as real controllers do; it reports tracking off until a slew
+    /// takes it elsewhere.
+    AtLimit(Horizontal),
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -66,6 +70,9 @@ pub struct Mount {
     /// Chosen by each slew from the target's hour angle and kept while tracking, as a
     /// German equatorial mount keeps its side until the next slew (or meridian flip).
     pier_side: PierSide,
+    /// The side was chosen by a slew to a target (not the park position, from which a
+    /// German mount can swing to either side without a flip).
+    sided: bool,
 }
 
 impl Mount {
@@ -73,19 +80,56 @@ impl Mount {
     pub fn new(site: Site, cfg: MountSettings, now: Epoch) -> Self {
         let park = Horizontal { alt_deg: cfg.park_alt_deg, az_deg: cfg.park_az_deg };
         let pier_side = pier_side_for(&site, park, now);
-        Mount { site, cfg, motion: Timeline::new(now, Motion::Parked), tracking: false, pier_side }
+        Mount {
+            site,
+            cfg,
+            motion: Timeline::new(now, Motion::Parked),
+            tracking: false,
+            pier_side,
+            sided: false,
+        }
     }
 
     fn park_position(&self) -> Horizontal {
         Horizontal { alt_deg: self.cfg.park_alt_deg, az_deg: self.cfg.park_az_deg }
     }
 
-    /// The motion in force at `t`, with a finished slew replaced by what follows it.
+    /// The motion in force at `t`, with a finished slew replaced by what follows it
+    /// and tracking past the meridian limit replaced by the stop at the limit.
     fn resolved(&self, t: Epoch) -> Motion {
-        match *self.motion.at(t) {
-            Motion::Slew(s) if t >= s.end => self.arrival(&s),
+        let (since, m) = self.motion.entry_at(t);
+        let m = match *m {
+            Motion::Slew(s) if t >= s.end => {
+                return self.limited(self.arrival(&s), s.end, t);
+            }
             m => m,
+        };
+        self.limited(m, since, t)
+    }
+
+    /// `m`, in force since `since`, as it is at `t` given the meridian limit.
+    fn limited(&self, m: Motion, since: Epoch, t: Epoch) -> Motion {
+        match (m, self.limit_stop(m, since)) {
+            (Motion::Track(icrs), Some(at)) if t >= at => {
+                Motion::AtLimit(approx::to_horizontal(icrs, &self.site, at))
+            }
+            _ => m,
         }
+    }
+
+    /// When a German mount tracking on the west side reaches its meridian limit.
+    fn limit_stop(&self, m: Motion, since: Epoch) -> Option<Epoch> {
+        let Motion::Track(icrs) = m else { return None };
+        if !self.cfg.german || self.pier_side != PierSide::West {
+            return None;
+        }
+        let ha = approx::hour_angle_deg(icrs, &self.site, since);
+        Some(
+            since
+                + Duration::from_seconds(
+                    west_hour_angle_to_limit(ha, self.cfg.meridian_limit_deg) / SIDEREAL_DEG_PER_S,
+                ),
+        )
     }
 
     fn arrival(&self, s: &Slew) -> Motion {
@@ -105,6 +149,7 @@ impl Mount {
             Motion::Hold(h) => from_hor(h),
             Motion::Parked => from_hor(self.park_position()),
             Motion::Slew(s) => from_hor(s.position(t)),
+            Motion::AtLimit(h) => from_hor(h),
         }
     }
 
@@ -117,7 +162,7 @@ impl Mount {
             declination: icrs.dec_deg,
             altitude: hor.alt_deg,
             azimuth: hor.az_deg,
-            tracking: self.tracking,
+            tracking: self.tracking && !matches!(motion, Motion::AtLimit(_)),
             slewing: matches!(motion, Motion::Slew(_)),
             at_park: matches!(motion, Motion::Parked),
             side_of_pier: self.pier_side,
@@ -127,19 +172,29 @@ impl Mount {
 
     /// The next instant after `t` at which the mount's state changes by itself.
     pub fn next_change_after(&self, t: Epoch) -> Option<Epoch> {
-        match self.motion.current() {
+        let (since, m) = self.motion.entry_at(t);
+        match *m {
             Motion::Slew(s) if s.end > t => Some(s.end),
-            _ => None,
+            Motion::Slew(s) => self.limit_stop(self.arrival(&s), s.end).filter(|&at| at > t),
+            m => self.limit_stop(m, since).filter(|&at| at > t),
         }
     }
 
-    /// Records a slew that ended by `t` as its arrival, so history stays exact.
+    /// Records a slew that ended by `t` as its arrival, and a stop at the meridian
+    /// limit reached by `t`, so history stays exact.
     pub fn settle(&mut self, t: Epoch) {
         if let Motion::Slew(s) = *self.motion.current()
             && s.end <= t
         {
             let next = self.arrival(&s);
             self.motion.push(s.end, next);
+        }
+        let (since, m) = self.motion.entry_at(t);
+        let m = *m;
+        if let (Motion::Track(icrs), Some(at)) = (m, self.limit_stop(m, since))
+            && at <= t
+        {
+            self.motion.push(at, Motion::AtLimit(approx::to_horizontal(icrs, &self.site, at)));
         }
     }
 
@@ -184,7 +239,15 @@ impl Mount {
             self.cfg.slew_accel_deg_s2,
             target_at,
         );
-        self.pier_side = pier_side_for(&self.site, slew.to, slew.end);
+        let side = pier_side_for(&self.site, slew.to, slew.end);
+        let mut slew = slew;
+        let is_target = matches!(goal, Goal::Target(_));
+        if self.cfg.german && side != self.pier_side && self.sided && is_target {
+            // Changing side turns both axes half round: a meridian flip takes longer.
+            slew.end += Duration::from_seconds(self.cfg.flip_time_s);
+        }
+        self.pier_side = side;
+        self.sided = is_target;
         self.motion.push(now, Motion::Slew(slew));
         self.settle(now); // a zero-length slew has already arrived
     }
@@ -277,6 +340,21 @@ impl Mount {
     }
 }
 
+/// Degrees of hour angle a mount on the west side of the pier tracks from `ha_deg`
+/// (in (−180°, 180°]) before it reaches the meridian limit. The limit guards the
+/// upper meridian only: a mount near the lower one (the north-horizon park sits at
+/// ±180°, and rounding picks the sign) has half a day to go, not zero.
+fn west_hour_angle_to_limit(ha_deg: f64, limit_deg: f64) -> f64 {
+    if ha_deg > limit_deg && ha_deg > 90.0 {
+        limit_deg - (ha_deg - 360.0)
+    } else {
+        (limit_deg - ha_deg).max(0.0)
+    }
+}
+
+/// Degrees of hour angle per second of time.
+const SIDEREAL_DEG_PER_S: f64 = 360.0 / 86_164.090_5;
+
 /// ASCOM SideOfPier for a mount looking at `h`: pierEast is the normal state, looking
 /// west (hour angle > 0); pierWest is through the pole, looking east.
 fn pier_side_for(site: &Site, h: Horizontal, t: Epoch) -> PierSide {
@@ -287,7 +365,6 @@ fn pier_side_for(site: &Site, h: Horizontal, t: Epoch) -> PierSide {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hifitime::Duration;
     use teld_driver_protocol::{ClockSync, DriverClock};
 
     fn site() -> Site {
@@ -466,6 +543,94 @@ mod tests {
         // Tracking across the meridian keeps the side until the next slew.
         clock.advance(4.0 * 3600.0);
         assert_eq!(m.state(clock.now()).side_of_pier, PierSide::West);
+    }
+
+    #[test]
+    fn a_german_mount_stops_at_its_meridian_limit_and_flips_slower() {
+        let mut clock = Stepper::new();
+        let cfg = MountSettings {
+            german: true,
+            meridian_limit_deg: 2.0,
+            flip_time_s: 100.0,
+            ..MountSettings::default()
+        };
+        let mut m = Mount::new(site(), cfg, clock.now());
+        m.unpark(clock.now());
+        m.set_tracking(clock.now(), true).unwrap();
+        // 1° east of the meridian: pierWest; the 2° limit is 3° (~12 min) away.
+        let ra = ra_at_hour_angle(clock.now(), -1.0 / 15.0);
+        m.slew_to(clock.now(), ra, 30.0).unwrap();
+        clock.advance(120.0);
+        m.settle(clock.now());
+        let s = m.state(clock.now());
+        assert!(s.tracking && !s.slewing && s.side_of_pier == PierSide::West, "{s:?}");
+        let stop = m.next_change_after(clock.now()).expect("the limit is ahead");
+        let ha_at_stop =
+            approx::hour_angle_deg(Icrs { ra_deg: ra * 15.0, dec_deg: 30.0 }, &site(), stop);
+        assert!((ha_at_stop - 2.0).abs() < 0.01, "{ha_at_stop}");
+        clock.advance((stop - clock.now()).to_seconds() + 300.0);
+        let s = m.state(clock.now());
+        assert!(!s.tracking && !s.slewing, "stopped at the limit: {s:?}");
+        let held = m.state(clock.now()).azimuth;
+        clock.advance(60.0);
+        m.settle(clock.now());
+        assert!((m.state(clock.now()).azimuth - held).abs() < 1e-9, "holds still");
+        // The flip: the same target again, now west of the meridian → pierEast, and
+        // the slew takes the flip time on top.
+        m.set_tracking(clock.now(), true).unwrap();
+        m.slew_to(clock.now(), ra, 30.0).unwrap();
+        let end = m.next_change_after(clock.now()).unwrap();
+        assert!((end - clock.now()).to_seconds() >= 100.0);
+        clock.advance((end - clock.now()).to_seconds() + 1.0);
+        m.settle(clock.now());
+        let s = m.state(clock.now());
+        assert!(s.tracking && s.side_of_pier == PierSide::East, "{s:?}");
+        assert_eq!(m.next_change_after(clock.now()), None, "no limit on the east side");
+    }
+
+    #[test]
+    fn the_meridian_limit_guards_the_upper_meridian_only() {
+        assert_eq!(west_hour_angle_to_limit(-10.0, 4.0), 14.0);
+        assert_eq!(west_hour_angle_to_limit(5.0, 4.0), 0.0, "past the limit: stop now");
+        // Just past lower culmination (where the north-horizon park is): 184° to go.
+        assert!((west_hour_angle_to_limit(179.9999, 4.0) - 184.0001).abs() < 1e-9);
+        assert!((west_hour_angle_to_limit(-179.9999, 4.0) - 183.9999).abs() < 1e-9);
+    }
+
+    /// The e2e flip-timeout case: a flip slew aborted, a park begun, the park stopped
+    /// by an unpark near the north horizon (HA ≈ ±180°) with the side still West.
+    /// Tracking must start, whatever the rounding; it used to stop at once "at the
+    /// limit" for about a third of the start times.
+    #[test]
+    fn a_flip_aborted_into_a_park_and_unparked_near_the_pole_tracks_again() {
+        let cfg = MountSettings {
+            german: true,
+            meridian_limit_deg: 4.0,
+            flip_time_s: 400.0,
+            ..MountSettings::default()
+        };
+        for k in 0..200 {
+            let mut clock = Stepper::new();
+            clock.advance(-3.0 * 3600.0 + k as f64 * 7.3);
+            let mut m = Mount::new(site(), cfg.clone(), clock.now());
+            m.unpark(clock.now());
+            m.set_tracking(clock.now(), true).unwrap();
+            let ra = ra_at_hour_angle(clock.now(), -3.5 / 15.0);
+            m.slew_to(clock.now(), ra, 10.0).unwrap();
+            clock.advance(22.0 * 60.0); // tracked into the limit on the west side
+            m.set_tracking(clock.now(), true).unwrap();
+            m.slew_to(clock.now(), ra, 10.0).unwrap(); // the flip
+            clock.advance(300.0);
+            m.abort_slew(clock.now()).unwrap();
+            m.park(clock.now());
+            clock.advance(60.0);
+            m.unpark(clock.now()); // stops the park slew where it is
+            m.set_tracking(clock.now(), true).unwrap();
+            clock.advance(1.0);
+            m.settle(clock.now());
+            let s = m.state(clock.now());
+            assert!(s.tracking, "start time {k}: {s:?}");
+        }
     }
 
     #[test]

@@ -23,6 +23,11 @@ pub const DEFAULT_MIN_ALTITUDE_DEG: f64 = 15.0;
 pub const DEFAULT_PARK_ALT_DEG: f64 = 0.0;
 /// Park pointing north, away from the Sun's path at a northern site.
 pub const DEFAULT_PARK_AZ_DEG: f64 = 0.0;
+/// Hour angle past the meridian a German mount tracks on the west side of the pier:
+/// the factory limit of many small GEM controllers.
+pub const DEFAULT_MERIDIAN_LIMIT_DEG: f64 = 5.0;
+/// Extra time of a slew that changes pier side: both axes turn about 180° at 3°/s.
+pub const DEFAULT_FLIP_TIME_S: f64 = 62.0;
 
 /// 1024×1024 pixels of 9 µm: a 1k back-illuminated CCD of a small survey camera.
 pub const DEFAULT_WIDTH: u32 = 1024;
@@ -144,6 +149,12 @@ pub struct MountSettings {
     pub min_altitude_deg: f64,
     pub park_alt_deg: f64,
     pub park_az_deg: f64,
+    /// A German equatorial mount: reports its pier side from each slew, stops tracking
+    /// `meridian_limit_deg` past the meridian on the west side, and takes `flip_time_s`
+    /// longer for a slew that changes side.
+    pub german: bool,
+    pub meridian_limit_deg: f64,
+    pub flip_time_s: f64,
 }
 
 impl Default for MountSettings {
@@ -154,6 +165,9 @@ impl Default for MountSettings {
             min_altitude_deg: DEFAULT_MIN_ALTITUDE_DEG,
             park_alt_deg: DEFAULT_PARK_ALT_DEG,
             park_az_deg: DEFAULT_PARK_AZ_DEG,
+            german: false,
+            meridian_limit_deg: DEFAULT_MERIDIAN_LIMIT_DEG,
+            flip_time_s: DEFAULT_FLIP_TIME_S,
         }
     }
 }
@@ -244,6 +258,9 @@ pub enum UnsafeReason {
     Clouds,
     Wind,
     Humidity,
+    /// Wind near, not over, a closing limit: the device still calls it safe, and it
+    /// is the observatory software's thresholds that must notice.
+    Gusts,
     #[default]
     Other,
 }
@@ -255,6 +272,7 @@ impl UnsafeReason {
             UnsafeReason::Clouds => "clouds",
             UnsafeReason::Wind => "wind",
             UnsafeReason::Humidity => "humidity",
+            UnsafeReason::Gusts => "gusts",
             UnsafeReason::Other => "other",
         }
     }
@@ -290,6 +308,8 @@ impl Settings {
         within("mount.min_altitude_deg", m.min_altitude_deg, -90.0, 90.0, "between -90 and 90")?;
         within("mount.park_alt_deg", m.park_alt_deg, -90.0, 90.0, "between -90 and 90")?;
         within("mount.park_az_deg", m.park_az_deg, 0.0, 360.0, "between 0 and 360")?;
+        within("mount.meridian_limit_deg", m.meridian_limit_deg, 0.0, 90.0, "between 0 and 90")?;
+        within("mount.flip_time_s", m.flip_time_s, 0.0, 86_400.0, "between 0 and 86400")?;
         for (key, side) in [("camera.width", c.width), ("camera.height", c.height)] {
             if side == 0 || side > MAX_IMAGE_SIDE {
                 return Err(SettingsError::OutOfRange {

@@ -42,12 +42,18 @@ impl<T> Timeline<T> {
 
     /// The entry in force at `t`; the oldest one for instants before the history.
     pub fn at(&self, t: Epoch) -> &T {
-        self.entries
+        self.entry_at(t).1
+    }
+
+    /// The entry in force at `t` with the instant it started.
+    pub fn entry_at(&self, t: Epoch) -> (Epoch, &T) {
+        let (start, v) = self
+            .entries
             .iter()
             .rev()
             .find(|(start, _)| *start <= t)
-            .map(|(_, v)| v)
-            .unwrap_or_else(|| &self.entries.front().expect("a timeline is never empty").1)
+            .unwrap_or_else(|| self.entries.front().expect("a timeline is never empty"));
+        (*start, v)
     }
 }
 

@@ -23,6 +23,9 @@ const DAILY_TEMPERATURE_SWING_C: f64 = 4.0;
 const RAIN_RATE_MM_H: f64 = 2.0;
 /// Wind speed during scripted high wind: above the usual 15–20 m/s closing limit.
 const GALE_WIND_M_S: f64 = 22.0;
+/// Wind during scripted gusts: over a 12 m/s "start nothing new" threshold, under a
+/// 15 m/s closing limit.
+const GUST_WIND_M_S: f64 = 13.5;
 /// Relative humidity during scripted high humidity: above the usual 90 % limit.
 const DAMP_HUMIDITY_PCT: f64 = 95.0;
 
@@ -82,11 +85,12 @@ impl Weather {
             }
             Some(UnsafeReason::Wind) => wind_speed = GALE_WIND_M_S,
             Some(UnsafeReason::Humidity) => humidity = DAMP_HUMIDITY_PCT,
+            Some(UnsafeReason::Gusts) => wind_speed = GUST_WIND_M_S,
             Some(UnsafeReason::Other) | None => {}
         }
         WeatherState {
             connected: true,
-            is_safe: bad.is_none(),
+            is_safe: bad.is_none_or(|iv| iv.reason == UnsafeReason::Gusts),
             cloud_cover: Some(cloud_cover),
             humidity: Some(humidity.clamp(0.0, 100.0)),
             rain_rate: Some(rain_rate),

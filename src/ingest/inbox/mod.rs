@@ -14,6 +14,8 @@ mod check;
 mod enrich;
 mod header;
 mod place;
+#[doc(hidden)]
+pub mod probe;
 mod refusal;
 mod settle;
 mod take;
@@ -128,6 +130,7 @@ pub async fn run_inbox(ctx: Arc<InboxContext>, shutdown: CancellationToken) {
     tracing::info!(inbox = %ctx.dir.display(), quarantine = %ctx.quarantine.display(), "inbox watched");
     let mut state = ScanState { settler: Settler::new(ctx.settle), told_open: HashSet::new() };
     loop {
+        crate::liveness::touch();
         let next = scan(&ctx, &mut state, &shutdown).await;
         let wait =
             next.map_or(ctx.scan_interval, |at| real_wait(&ctx.clock, at, ctx.scan_interval));

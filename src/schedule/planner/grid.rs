@@ -1,6 +1,7 @@
 //! A request into the night's problem: visibility windows on the one-minute grid,
 //! soft-preference penalties, and the target's track for the slew model.
 
+use super::meridian::split_at_meridian;
 use super::*;
 
 impl Planner {
@@ -21,6 +22,10 @@ impl Planner {
                 }
                 let vis = Visibility::new(&t.limits, &cache, spec);
                 let runs = observable_runs(&n.frames, n.start, &vis);
+                let runs = split_at_meridian(&runs, GRID_S, duration, &t.mount, |k| {
+                    let f = n.frames.get(k)?;
+                    Some(f.observe(vis.place(f.epoch)?).ha_deg)
+                });
                 let windows = Problem::effective_windows(&runs, None, night, duration);
                 let penalty = if windows.is_empty() {
                     Vec::new()

@@ -30,6 +30,7 @@ fn telescope(name: &str) -> PlannedTelescope {
         settle_s: 15.0,
         slew_rate_deg_s: 2.0,
         filters: Vec::new(),
+        mount: Default::default(),
     }
 }
 

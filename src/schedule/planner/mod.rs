@@ -10,6 +10,7 @@
 
 mod availability;
 mod grid;
+mod meridian;
 mod rapid;
 mod tracklet;
 mod view;
@@ -62,6 +63,8 @@ pub struct PlannedTelescope {
     pub slew_rate_deg_s: f64,
     /// Filters in its wheel; a request naming another filter is not planned here.
     pub filters: Vec<String>,
+    /// A German mount's visits are planned clear of its meridian limit (`meridian`).
+    pub mount: crate::config::MountGeometry,
 }
 
 pub struct Planner {

@@ -15,7 +15,7 @@ use super::model::Model;
 pub enum Firmware {
     /// Meade's generic set: `:D#`, `:GW#`, `:AP#`/`:AL#`, `:hP#` without answer.
     Meade,
-    /// OnStep: adds `:GU#`, `:hR#`, `:Te#`/`:Td#`; `:hP#` answers `1`/`0`.
+    /// OnStep: adds `:GU#`, `:Gm#` (pier side), `:hR#`, `:Te#`/`:Td#`; `:hP#` answers `1`/`0`.
     OnStep,
 }
 
@@ -124,6 +124,7 @@ pub fn answer(m: &mut Model, fw: Firmware, body: &str) -> Option<String> {
             m.tracking = false;
             "1".into()
         }
+        "Gm" if onstep => format!("{}#", m.pier_side),
         "GU" if onstep => {
             let mut f = String::new();
             if !m.tracking {

@@ -98,6 +98,9 @@ pub struct Model {
     pub high_precision: bool,
     /// The target of `:Sr`/`:Sd`, RA hours and Dec degrees.
     pub target: (f64, f64),
+    /// OnStep `:Gm#`: the pier side the last goto chose ('E' looking west of the
+    /// meridian, 'W' looking east), as a German mount reports it.
+    pub pier_side: char,
     goto: Option<Goto>,
     /// Fault: the next this many gotos end 0.5° short in declination, reported done.
     pub stop_short: u32,
@@ -123,6 +126,7 @@ impl Model {
             parked: false,
             high_precision: false,
             target: (0.0, 0.0),
+            pier_side: 'E',
             goto: None,
             stop_short: 0,
             slew_rate_deg_s,
@@ -209,6 +213,7 @@ impl Model {
             dec
         };
         self.goto = Some(Goto::Sky { ra_deg: ra_h * 15.0, dec_deg });
+        self.pier_side = if ha < 0.0 { 'W' } else { 'E' };
         Ok(())
     }
 
