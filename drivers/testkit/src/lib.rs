@@ -256,3 +256,32 @@ impl Drop for Driver {
         let _ = self.child.wait();
     }
 }
+
+/// Declares a driver crate's own `Driver`: a newtype over [`Driver`] that derefs to it,
+/// so the crate adds `start` and its own helpers, which take precedence over the
+/// kit's methods of the same name.
+#[macro_export]
+macro_rules! newtype {
+    ($name:ident) => {
+        pub struct $name(pub $crate::Driver);
+
+        impl $name {
+            pub fn finish(self) -> ::std::process::ExitStatus {
+                self.0.finish()
+            }
+        }
+
+        impl ::std::ops::Deref for $name {
+            type Target = $crate::Driver;
+            fn deref(&self) -> &$crate::Driver {
+                &self.0
+            }
+        }
+
+        impl ::std::ops::DerefMut for $name {
+            fn deref_mut(&mut self) -> &mut $crate::Driver {
+                &mut self.0
+            }
+        }
+    };
+}

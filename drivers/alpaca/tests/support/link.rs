@@ -3,14 +3,12 @@
 
 #![allow(dead_code)]
 
-use std::ops::{Deref, DerefMut};
 use std::path::Path;
-use std::process::ExitStatus;
 
 use serde_json::Value;
 use teld_driver_testkit::{Driver as Kit, Stderr};
 
-pub struct Driver(Kit);
+teld_driver_testkit::newtype!(Driver);
 
 impl Driver {
     pub fn start() -> Driver {
@@ -20,22 +18,5 @@ impl Driver {
 
     pub fn configure(&mut self, settings: Value, spool_dir: &Path) -> Value {
         self.0.configure(settings, spool_dir, 500)
-    }
-
-    pub fn finish(self) -> ExitStatus {
-        self.0.finish()
-    }
-}
-
-impl Deref for Driver {
-    type Target = Kit;
-    fn deref(&self) -> &Kit {
-        &self.0
-    }
-}
-
-impl DerefMut for Driver {
-    fn deref_mut(&mut self) -> &mut Kit {
-        &mut self.0
     }
 }

@@ -3,9 +3,7 @@
 
 #![allow(dead_code)]
 
-use std::ops::{Deref, DerefMut};
 use std::path::Path;
-use std::process::ExitStatus;
 
 use serde_json::Value;
 use teld_driver_testkit::{Driver as Kit, Stderr};
@@ -19,7 +17,7 @@ pub fn alerts(events: &[Value]) -> Vec<String> {
         .collect()
 }
 
-pub struct Driver(Kit);
+teld_driver_testkit::newtype!(Driver);
 
 impl Driver {
     pub fn start() -> Driver {
@@ -39,22 +37,5 @@ impl Driver {
         state_interval_ms: u64,
     ) -> Value {
         self.0.configure(settings, spool_dir, state_interval_ms)
-    }
-
-    pub fn finish(self) -> ExitStatus {
-        self.0.finish()
-    }
-}
-
-impl Deref for Driver {
-    type Target = Kit;
-    fn deref(&self) -> &Kit {
-        &self.0
-    }
-}
-
-impl DerefMut for Driver {
-    fn deref_mut(&mut self) -> &mut Kit {
-        &mut self.0
     }
 }

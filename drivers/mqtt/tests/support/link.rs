@@ -4,14 +4,12 @@
 
 #![allow(dead_code)]
 
-use std::ops::{Deref, DerefMut};
-use std::process::ExitStatus;
 use std::time::Duration;
 
 use serde_json::Value;
 use teld_driver_testkit::{Driver as Kit, Stderr};
 
-pub struct Driver(Kit);
+teld_driver_testkit::newtype!(Driver);
 
 impl Driver {
     pub fn start() -> Driver {
@@ -42,22 +40,5 @@ impl Driver {
 
     pub fn configure(&mut self, settings: Value) -> Value {
         self.0.configure(settings, &std::env::temp_dir(), 500)
-    }
-
-    pub fn finish(self) -> ExitStatus {
-        self.0.finish()
-    }
-}
-
-impl Deref for Driver {
-    type Target = Kit;
-    fn deref(&self) -> &Kit {
-        &self.0
-    }
-}
-
-impl DerefMut for Driver {
-    fn deref_mut(&mut self) -> &mut Kit {
-        &mut self.0
     }
 }
